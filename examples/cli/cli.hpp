@@ -1,0 +1,97 @@
+// The ctspine command-line tool: subcommand registry and a small argument parser.
+// Each cmd_<name>.cpp registers itself with CTSPINE_CLI_COMMAND; main.cpp dispatches.
+#pragma once
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cli {
+
+/// Parsed arguments: options start with "--"; an option takes the following non-option words as values
+/// only when the command declares how many (see take()).
+class args {
+public:
+    explicit args(std::vector<std::string> words) : words_(std::move(words)), used_(words_.size(), false) {}
+
+    /// True if the flag is present (marks it used).
+    bool flag(const std::string& name) {
+        for (size_t i = 0; i < words_.size(); ++i)
+            if (!used_[i] && words_[i] == name) { used_[i] = true; return true; }
+        return false;
+    }
+    /// The n words after option `name`, or an empty vector if the option is absent.
+    std::vector<std::string> take(const std::string& name, size_t n) {
+        for (size_t i = 0; i < words_.size(); ++i) {
+            if (used_[i] || words_[i] != name) continue;
+            if (i + n >= words_.size())
+                throw std::invalid_argument(name + " needs " + std::to_string(n) + " value(s)");
+            used_[i] = true;
+            std::vector<std::string> out;
+            for (size_t k = 1; k <= n; ++k) { used_[i + k] = true; out.push_back(words_[i + k]); }
+            return out;
+        }
+        return {};
+    }
+    /// All values after `name` up to the next option (for lists like --folds 0 1 2).
+    std::vector<std::string> take_list(const std::string& name) {
+        for (size_t i = 0; i < words_.size(); ++i) {
+            if (used_[i] || words_[i] != name) continue;
+            used_[i] = true;
+            std::vector<std::string> out;
+            for (size_t k = i + 1; k < words_.size() && words_[k].rfind("--", 0) != 0; ++k) {
+                used_[k] = true;
+                out.push_back(words_[k]);
+            }
+            return out;
+        }
+        return {};
+    }
+    std::string value(const std::string& name, const std::string& fallback = {}) {
+        auto v = take(name, 1);
+        return v.empty() ? fallback : v[0];
+    }
+    /// Remaining positional words; throws on unknown options. Call after all take()/flag() calls.
+    std::vector<std::string> positional() {
+        std::vector<std::string> out;
+        for (size_t i = 0; i < words_.size(); ++i) {
+            if (used_[i]) continue;
+            if (words_[i].rfind("--", 0) == 0 && words_[i].size() > 2)
+                throw std::invalid_argument("unknown option " + words_[i]);
+            out.push_back(words_[i]);
+        }
+        return out;
+    }
+
+private:
+    std::vector<std::string> words_;
+    std::vector<bool> used_;
+};
+
+struct command {
+    std::string summary;
+    std::string usage;
+    std::function<int(args&)> run;
+};
+
+inline std::map<std::string, command>& registry() {
+    static std::map<std::string, command> r;
+    return r;
+}
+
+inline bool register_command(const std::string& name, command c) {
+    registry()[name] = std::move(c);
+    return true;
+}
+
+double to_double(const std::string& s, const std::string& what);
+long to_long(const std::string& s, const std::string& what);
+
+}  // namespace cli
+
+#define CTSPINE_CLI_CONCAT2(a, b) a##b
+#define CTSPINE_CLI_CONCAT(a, b) CTSPINE_CLI_CONCAT2(a, b)
+/// Register a subcommand: CTSPINE_CLI_COMMAND("info", "summary", "usage", fn)
+#define CTSPINE_CLI_COMMAND(name, summary, usage, fn) \
+    static const bool CTSPINE_CLI_CONCAT(ctspine_cli_registered_, __LINE__) = ::cli::register_command(name, ::cli::command{summary, usage, fn})
