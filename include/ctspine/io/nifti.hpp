@@ -346,6 +346,14 @@ inline nifti_header parse_nifti_header(const unsigned char* buf, std::size_t ava
             throw error(errc::bad_header, cat("nifti: dim[", i, "] = ", h.dim[static_cast<size_t>(i)], " (must be >= 1)"), path,
                         cat("dim[", i, "]"), cat(h.dim[static_cast<size_t>(i)]));
     for (int i = h.dim[0] + 1; i < 8; ++i) h.dim[static_cast<size_t>(i)] = 1;
+    {
+        // Every extent fits index_t and the total stays below the library's voxel limit.
+        double total = 1;
+        for (int i = 1; i <= h.dim[0]; ++i) total *= double(h.dim[static_cast<size_t>(i)]);
+        if (total > double(max_voxels))
+            throw error(errc::size_limit, cat("nifti: dims multiply to ", total, " voxels, above the limit ", max_voxels), path, "dim",
+                        cat(h.dim[1], "x", h.dim[2], "x", h.dim[3]));
+    }
     if (nifti_datatype_size(h.datatype) == 0)
         throw error(errc::unsupported, cat("nifti: unsupported datatype ", h.datatype, " (", nifti_datatype_name(h.datatype), ")"), path,
                     "datatype", cat(h.datatype));
