@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages ctspine's build, tests and reference scripts need (skips what is present).
 set -euo pipefail
-pkgs=(cmake g++ make pkg-config libeigen3-dev libxsimd-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev doctest-dev
-      python3 python3-numpy python3-nibabel python3-scipy)
+# Usage: install_deps.sh [--build-only]   (--build-only: what building the library and tool needs, no test oracles)
+pkgs=(cmake g++ make pkg-config libeigen3-dev libxsimd-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev)
+if [ "${1:-}" != "--build-only" ]; then
+  pkgs+=(doctest-dev python3 python3-numpy python3-nibabel python3-scipy)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
