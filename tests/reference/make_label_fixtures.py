@@ -41,7 +41,8 @@ def reference(arr, conn, binary):
 def main():
     if os.path.isdir(OUT):
         for f in os.listdir(OUT):
-            os.remove(os.path.join(OUT, f))
+            if f != "vertebrae_expected.txt":
+                os.remove(os.path.join(OUT, f))
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.RandomState(42)
     cases = []
@@ -78,13 +79,40 @@ def main():
             for binary in (0, 1):
                 lab, n = reference(arr, conn, binary)
                 tag = f"{name}_c{conn}_b{binary}"
-                with gzip.open(os.path.join(OUT, tag + ".out.gz"), "wb", 9) as f:
+                with gzip.GzipFile(os.path.join(OUT, tag + ".out.gz"), "wb", 9, mtime=0) as f:  # mtime 0: reproducible bytes
                     f.write(lab.astype("<u4").tobytes())
                 nz, ny, nx = arr.shape
                 lines.append(f"{name} {nx} {ny} {nz} {conn} {binary} {n}")
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(len(lines), "cases")
+    vertebra_reference()
+
+
+def vertebra_reference():
+    """Per-label voxel count, centroid (voxel and world mm) and mean HU of the shared spine label maps (numpy)."""
+    import nibabel as nib
+    shared = os.path.normpath(os.path.join(OUT, "..", "..", "..", "..", "shared", "data", "spine"))
+    pairs = [("sub-ct_seg-vert_label-22_msk.nii.gz", "sub-ct_label-22_ct.nii.gz"), ("example_seg.nii.gz", "example_ct_sm.nii.gz")]
+    lines = []
+    for seg_name, ct_name in pairs:
+        if not os.path.exists(os.path.join(shared, seg_name)):
+            print("shared data absent: vertebra reference not generated")
+            return
+        seg_img = nib.load(os.path.join(shared, seg_name))
+        seg = np.asanyarray(seg_img.dataobj).astype(np.int64)
+        ct = nib.load(os.path.join(shared, ct_name)).get_fdata()
+        for v in np.unique(seg):
+            if v == 0:
+                continue
+            idx = np.argwhere(seg == v)  # (i, j, k)
+            c = idx.mean(axis=0)
+            mm = seg_img.affine @ np.append(c, 1.0)
+            hu = ct[seg == v].mean()
+            lines.append(f"{seg_name} {int(v)} {len(idx)} {c[0]!r} {c[1]!r} {c[2]!r} {mm[0]!r} {mm[1]!r} {mm[2]!r} {hu!r} "
+                         f"{' '.join(str(int(x)) for x in idx.min(axis=0))} {' '.join(str(int(x)) for x in idx.max(axis=0))}")
+    with open(os.path.join(OUT, "vertebrae_expected.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
