@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <type_traits>
@@ -26,6 +27,7 @@ struct cc_options {
     int connectivity = 26;  ///< 6 (faces), 18 (faces + edges) or 26 (faces + edges + corners)
     bool binary = false;    ///< true: every non-zero voxel is foreground alike; false: a component never spans two labels
     int threads = 0;        ///< 0 = hardware threads; the result is identical for any value
+    bool statistics = true; ///< fill cc_result::components (count is always set)
 };
 
 /// One connected component. Coordinates are voxel indices (i, j, k); bounding boxes are inclusive.
@@ -49,6 +51,38 @@ struct cc_run {
     std::int32_t x0, x1;  // [x0, x1)
     std::int64_t value;
 };
+
+/// First index ≥ x in [x, n) whose value differs from v. Eight bytes at a time for 1-byte labels (SWAR), which
+/// is where label maps spend their time (long runs of background or of one label).
+template <class T>
+inline index_t skip_equal(const T* row, index_t x, index_t n, T v) {
+    if constexpr (sizeof(T) == 1) {
+        const std::uint64_t pattern = 0x0101010101010101ull * static_cast<std::uint8_t>(v);
+        while (x + 8 <= n) {
+            std::uint64_t w;
+            std::memcpy(&w, row + x, 8);
+            if (w != pattern) break;
+            x += 8;
+        }
+    }
+    while (x < n && row[x] == v) ++x;
+    return x;
+}
+/// First index ≥ x in [x, n) holding 0.
+template <class T>
+inline index_t skip_nonzero(const T* row, index_t x, index_t n) {
+    if constexpr (sizeof(T) == 1) {
+        // a word has a zero byte iff (w - 0x01..) & ~w & 0x80.. is non-zero (the classic has-zero-byte test)
+        while (x + 8 <= n) {
+            std::uint64_t w;
+            std::memcpy(&w, row + x, 8);
+            if ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull) break;
+            x += 8;
+        }
+    }
+    while (x < n && row[x] != 0) ++x;
+    return x;
+}
 
 inline std::uint32_t uf_find(std::vector<std::uint32_t>& p, std::uint32_t a) {
     while (p[a] != a) {
@@ -127,14 +161,10 @@ cc_result connected_components_into(volume_view<const InT> in, volume_view<OutT>
                 row_first[r] = runs.size();
                 index_t x = 0;
                 while (x < nx) {
-                    while (x < nx && row[x] == 0) ++x;
+                    x = detail::skip_equal<InT>(row, x, nx, InT(0));
                     if (x == nx) break;
                     const InT v = row[x];
-                    index_t e = x + 1;
-                    if (binary)
-                        while (e < nx && row[e] != 0) ++e;
-                    else
-                        while (e < nx && row[e] == v) ++e;
+                    index_t e = binary ? detail::skip_nonzero<InT>(row, x + 1, nx) : detail::skip_equal<InT>(row, x + 1, nx, v);
                     runs.push_back({static_cast<std::int32_t>(x), static_cast<std::int32_t>(e), binary ? 1 : static_cast<std::int64_t>(v)});
                     x = e;
                 }
@@ -232,6 +262,7 @@ cc_result connected_components_into(volume_view<const InT> in, volume_view<OutT>
                 std::fill(o + x, o + nx, OutT(0));
             }
     }, 1);
+    if (!opt.statistics) return res;
     res.components.assign(static_cast<size_t>(count), component{});
     std::vector<std::array<std::int64_t, 3>> sums(static_cast<size_t>(count), {0, 0, 0});
     for (auto& c : res.components) {
