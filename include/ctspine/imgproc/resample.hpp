@@ -1,0 +1,258 @@
+// ctspine — resampling volumes: to a shape, to a spacing (grid-aligned "zoom", as scipy/skimage), and onto another
+// image's grid in world space (as ITK's ResampleImageFilter). Nearest (labels), linear and cubic B-spline.
+#pragma once
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "ctspine/core/error.hpp"
+#include "ctspine/core/geometry.hpp"
+#include "ctspine/core/parallel.hpp"
+#include "ctspine/core/volume.hpp"
+#include "ctspine/kernels/resample_kernels.hpp"
+
+namespace ctspine {
+
+enum class interpolation { nearest = 0, linear = 1, cubic = 3 };
+
+namespace detail {
+
+/// How zoom3d clips its result: not at all, to the input's [min, max] (skimage resize's _clip_warp_output), or per
+/// slice along one axis to that slice's range (nnU-Net's separate-z path resizes each slice in 2-D with skimage).
+struct zoom_clip {
+    enum { none, global, per_slice } mode = none;
+    int axis = 2;
+};
+
+/// Separable zoom of a 3-D array (x fastest) with an order per axis, computed in float64, written as OutT.
+/// Grid-mode coordinates; see kernels/resample_kernels.hpp. Deterministic for any thread count.
+template <class InT, class OutT>
+void zoom3d(const InT* in, const dims3& di, OutT* out, const dims3& dout, const std::array<int, 3>& order, zoom_clip clip, int threads) {
+    for (int a = 0; a < 3; ++a)
+        if (di[static_cast<size_t>(a)] < 1 || dout[static_cast<size_t>(a)] < 1)
+            throw error(errc::invalid_argument, "resample: empty input or output");
+    const axis_plan px = make_axis_plan(di[0], dout[0], order[0]);
+    const axis_plan py = make_axis_plan(di[1], dout[1], order[1]);
+    const axis_plan pz = make_axis_plan(di[2], dout[2], order[2]);
+    const index_t nx = di[0], ny = di[1], nz = di[2], mx = dout[0], my = dout[1], mz = dout[2];
+    // X pass: (nx, ny, nz) → A (mx, ny, nz), one contiguous line at a time.
+    std::vector<double> A(static_cast<size_t>(detail::checked_mul(detail::checked_mul(mx, ny), nz)));
+    parallel_for(threads, ny * nz, [&](index_t b, index_t e, int) {
+        std::vector<double> line(static_cast<size_t>(nx)), buf;
+        for (index_t r = b; r < e; ++r) {
+            const InT* src = in + r * nx;
+            for (index_t i = 0; i < nx; ++i) line[static_cast<size_t>(i)] = static_cast<double>(src[i]);
+            resample_line(px, line.data(), 1, A.data() + r * mx, buf);
+        }
+    }, 4);
+    // Y pass: per z-plane, rows of mx values; pad/filter/interpolate along y with whole rows at once.
+    std::vector<double> B(static_cast<size_t>(detail::checked_mul(detail::checked_mul(mx, my), nz)));
+    parallel_for(threads, nz, [&](index_t z0, index_t z1, int) {
+        std::vector<double> P(static_cast<size_t>(py.n_src * mx)), sum;
+        const index_t pad = py.order == 3 ? spline_pad : 0;
+        for (index_t z = z0; z < z1; ++z) {
+            const double* plane = A.data() + z * ny * mx;
+            for (index_t i = 0; i < py.n_src; ++i) {
+                index_t s = std::min<index_t>(std::max<index_t>(i - pad, 0), ny - 1);
+                std::copy(plane + s * mx, plane + (s + 1) * mx, P.data() + i * mx);
+            }
+            if (py.order == 3) spline_filter_rows(P.data(), py.n_src, mx, mx, sum);
+            interpolate_rows(py, P.data(), mx, B.data() + z * my * mx, mx, mx);
+        }
+    }, 1);
+    A.clear();
+    A.shrink_to_fit();
+    // Z pass: per y, gather the (x, z) plane into rows, pad/filter/interpolate along z, scatter.
+    std::vector<double> zmin, zmax;  // per input slice range for per-slice clipping
+    double gmin = std::numeric_limits<double>::infinity(), gmax = -gmin;
+    if (clip.mode == zoom_clip::global) {
+        for (index_t n = 0; n < nx * ny * nz; ++n) {
+            gmin = std::min(gmin, double(in[n]));
+            gmax = std::max(gmax, double(in[n]));
+        }
+    } else if (clip.mode == zoom_clip::per_slice) {
+        const index_t ns = di[static_cast<size_t>(clip.axis)];
+        zmin.assign(static_cast<size_t>(ns), std::numeric_limits<double>::infinity());
+        zmax.assign(static_cast<size_t>(ns), -std::numeric_limits<double>::infinity());
+        for (index_t z = 0; z < nz; ++z)
+            for (index_t y = 0; y < ny; ++y)
+                for (index_t x = 0; x < nx; ++x) {
+                    const double v = double(in[(z * ny + y) * nx + x]);
+                    const index_t s = clip.axis == 0 ? x : (clip.axis == 1 ? y : z);
+                    zmin[static_cast<size_t>(s)] = std::min(zmin[static_cast<size_t>(s)], v);
+                    zmax[static_cast<size_t>(s)] = std::max(zmax[static_cast<size_t>(s)], v);
+                }
+    }
+    // source slice of each output slice along the clip axis (its order is 0 in nnU-Net's separate-z path)
+    const axis_plan& pc = clip.axis == 0 ? px : (clip.axis == 1 ? py : pz);
+    parallel_for(threads, my, [&](index_t y0, index_t y1, int) {
+        std::vector<double> P(static_cast<size_t>(pz.n_src * mx)), Q(static_cast<size_t>(mz * mx)), sum;
+        const index_t pad = pz.order == 3 ? spline_pad : 0;
+        for (index_t y = y0; y < y1; ++y) {
+            for (index_t i = 0; i < pz.n_src; ++i) {
+                index_t s = std::min<index_t>(std::max<index_t>(i - pad, 0), nz - 1);
+                const double* row = B.data() + (s * my + y) * mx;
+                std::copy(row, row + mx, P.data() + i * mx);
+            }
+            if (pz.order == 3) spline_filter_rows(P.data(), pz.n_src, mx, mx, sum);
+            interpolate_rows(pz, P.data(), mx, Q.data(), mx, mx);
+            for (index_t z = 0; z < mz; ++z) {
+                OutT* o = out + (z * my + y) * mx;
+                const double* q = Q.data() + z * mx;
+                for (index_t x = 0; x < mx; ++x) {
+                    double v = q[x];
+                    if (clip.mode == zoom_clip::global) {
+                        v = std::min(std::max(v, gmin), gmax);
+                    } else if (clip.mode == zoom_clip::per_slice) {
+                        const index_t k = clip.axis == 0 ? x : (clip.axis == 1 ? y : z);
+                        const index_t s = pc.index[static_cast<size_t>(k * pc.taps)] - (pc.order == 3 ? spline_pad : 0);
+                        v = std::min(std::max(v, zmin[static_cast<size_t>(s)]), zmax[static_cast<size_t>(s)]);
+                    }
+                    if constexpr (std::is_integral_v<OutT>) o[x] = static_cast<OutT>(std::lround(v));
+                    else o[x] = static_cast<OutT>(v);
+                }
+            }
+        }
+    }, 1);
+}
+
+/// Grid of a zoom: the same field of view with `shape` voxels; voxel k's centre is at input index (k + 0.5)·r − 0.5.
+inline geometry zoomed_geometry(const geometry& g, const dims3& shape) {
+    geometry o;
+    o.dims = shape;
+    affine4 S = affine4::Identity();
+    for (int a = 0; a < 3; ++a) {
+        const double r = double(g.dims[static_cast<size_t>(a)]) / double(shape[static_cast<size_t>(a)]);
+        S(a, a) = r;
+        S(a, 3) = 0.5 * r - 0.5;
+        o.spacing_mm[static_cast<size_t>(a)] = g.spacing_mm[static_cast<size_t>(a)] * r;
+    }
+    o.ijk_to_ras = g.ijk_to_ras * S;
+    return o;
+}
+
+}  // namespace detail
+
+struct resample_options {
+    interpolation interp = interpolation::linear;
+    int threads = 0;
+    /// Clip the result to the input's [min, max] (what skimage.transform.resize does; avoids cubic overshoot).
+    bool clip_to_input_range = true;
+};
+
+/// Resample into `out`, whose dims give the target shape (same field of view, grid-aligned as scipy.ndimage.zoom with
+/// grid_mode=True). out's geometry is set. Cubic is the scipy/skimage B-spline (order 3) with its prefilter.
+template <class InT, class OutT>
+void resample_to_shape_into(volume_view<const InT> in, volume_view<OutT> out, const resample_options& opt = {}) {
+    const int o = static_cast<int>(opt.interp);
+    detail::zoom_clip clip;
+    clip.mode = opt.clip_to_input_range && o != 0 ? detail::zoom_clip::global : detail::zoom_clip::none;
+    detail::zoom3d<InT, OutT>(in.data(), in.dims(), out.data(), out.dims(), {o, o, o}, clip, opt.threads);
+    out.geometry() = detail::zoomed_geometry(in.geometry(), out.dims());
+}
+
+/// Resample to a target shape (float output). For label maps use resample_labels_to_shape.
+template <class InT>
+volume<float> resample_to_shape(volume_view<const InT> in, const dims3& shape, const resample_options& opt = {}) {
+    volume<float> out(detail::zoomed_geometry(in.geometry(), shape));
+    resample_to_shape_into<InT, float>(in, out.view(), opt);
+    return out;
+}
+
+/// The shape for a target spacing: round(n · spacing / new_spacing) per axis (round half to even, as Python's round,
+/// which nnU-Net's compute_new_shape uses), at least 1.
+inline dims3 shape_for_spacing(const dims3& dims, const std::array<double, 3>& spacing, const std::array<double, 3>& new_spacing) {
+    dims3 s{};
+    for (int a = 0; a < 3; ++a) {
+        if (!(new_spacing[static_cast<size_t>(a)] > 0)) throw error(errc::invalid_argument, "resample: target spacing must be > 0");
+        double v = spacing[static_cast<size_t>(a)] / new_spacing[static_cast<size_t>(a)] * double(dims[static_cast<size_t>(a)]);
+        s[static_cast<size_t>(a)] = std::max<index_t>(1, static_cast<index_t>(std::nearbyint(v)));  // FE_TONEAREST: half to even
+    }
+    return s;
+}
+
+/// Resample to a target voxel spacing (mm). The field of view is kept; the exact output spacing is n·s/m per axis.
+template <class InT>
+volume<float> resample_to_spacing(volume_view<const InT> in, const std::array<double, 3>& spacing_mm, const resample_options& opt = {}) {
+    return resample_to_shape<InT>(in, shape_for_spacing(in.dims(), in.spacing_mm(), spacing_mm), opt);
+}
+
+/// Nearest-neighbour resampling of a label map to a shape: every output value is an input value (no new labels).
+template <class T>
+volume<T> resample_labels_to_shape(volume_view<const T> in, const dims3& shape, int threads = 0) {
+    volume<T> out(detail::zoomed_geometry(in.geometry(), shape));
+    const detail::axis_plan px = detail::make_axis_plan(in.dims()[0], shape[0], 0), py = detail::make_axis_plan(in.dims()[1], shape[1], 0),
+                            pz = detail::make_axis_plan(in.dims()[2], shape[2], 0);
+    parallel_for(threads, shape[2], [&](index_t z0, index_t z1, int) {
+        for (index_t z = z0; z < z1; ++z)
+            for (index_t y = 0; y < shape[1]; ++y) {
+                const T* src = in.data() + (pz.index[static_cast<size_t>(z)] * in.dims()[1] + py.index[static_cast<size_t>(y)]) * in.dims()[0];
+                T* o = out.data() + (z * shape[1] + y) * shape[0];
+                for (index_t x = 0; x < shape[0]; ++x) o[x] = src[px.index[static_cast<size_t>(x)]];
+            }
+    });
+    return out;
+}
+
+/// World-space resampling onto a reference grid (as ITK ResampleImageFilter): output voxel p takes the input value at
+/// world position ref.ijk_to_ras·p. Nearest (labels: never new values) or trilinear; outside the input → `fill`.
+template <class InT, class OutT>
+void resample_like_into(volume_view<const InT> in, volume_view<OutT> out, interpolation interp, OutT fill = OutT(0), int threads = 0) {
+    if (interp == interpolation::cubic)
+        throw error(errc::unsupported, "resample_like: cubic world-space resampling is not supported; use linear or nearest");
+    Eigen::Matrix4d inv = Eigen::Matrix4d(in.ijk_to_ras()).inverse();
+    Eigen::Matrix4d M = inv * Eigen::Matrix4d(out.ijk_to_ras());  // output index → input index
+    if (!M.allFinite()) throw error(errc::invalid_argument, "resample_like: singular input affine");
+    const dims3 di = in.dims(), d = out.dims();
+    parallel_for(threads, d[2], [&](index_t z0, index_t z1, int) {
+        for (index_t z = z0; z < z1; ++z)
+            for (index_t y = 0; y < d[1]; ++y) {
+                OutT* o = out.data() + (z * d[1] + y) * d[0];
+                const Eigen::Vector3d base = M.block<3, 1>(0, 3) + M.block<3, 1>(0, 1) * double(y) + M.block<3, 1>(0, 2) * double(z);
+                const Eigen::Vector3d step = M.block<3, 1>(0, 0);
+                for (index_t x = 0; x < d[0]; ++x) {
+                    const Eigen::Vector3d c = base + step * double(x);
+                    if (interp == interpolation::nearest) {
+                        const index_t i = static_cast<index_t>(std::floor(c.x() + 0.5)), j = static_cast<index_t>(std::floor(c.y() + 0.5)),
+                                      k = static_cast<index_t>(std::floor(c.z() + 0.5));
+                        o[x] = (i < 0 || j < 0 || k < 0 || i >= di[0] || j >= di[1] || k >= di[2]) ? fill : static_cast<OutT>(in(i, j, k));
+                        continue;
+                    }
+                    // trilinear; a voxel within half a voxel outside the border clamps to it (ITK accepts the
+                    // continuous index range [-0.5, n-0.5])
+                    if (c.x() < -0.5 || c.y() < -0.5 || c.z() < -0.5 || c.x() > di[0] - 0.5 || c.y() > di[1] - 0.5 || c.z() > di[2] - 0.5) {
+                        o[x] = fill;
+                        continue;
+                    }
+                    const double fx = std::floor(c.x()), fy = std::floor(c.y()), fz = std::floor(c.z());
+                    const double tx = c.x() - fx, ty = c.y() - fy, tz = c.z() - fz;
+                    auto at = [&](index_t i, index_t j, index_t k) {
+                        i = std::min<index_t>(std::max<index_t>(i, 0), di[0] - 1);
+                        j = std::min<index_t>(std::max<index_t>(j, 0), di[1] - 1);
+                        k = std::min<index_t>(std::max<index_t>(k, 0), di[2] - 1);
+                        return double(in(i, j, k));
+                    };
+                    const index_t i0 = static_cast<index_t>(fx), j0 = static_cast<index_t>(fy), k0 = static_cast<index_t>(fz);
+                    const double v = (1 - tz) * ((1 - ty) * ((1 - tx) * at(i0, j0, k0) + tx * at(i0 + 1, j0, k0)) +
+                                                 ty * ((1 - tx) * at(i0, j0 + 1, k0) + tx * at(i0 + 1, j0 + 1, k0))) +
+                                     tz * ((1 - ty) * ((1 - tx) * at(i0, j0, k0 + 1) + tx * at(i0 + 1, j0, k0 + 1)) +
+                                           ty * ((1 - tx) * at(i0, j0 + 1, k0 + 1) + tx * at(i0 + 1, j0 + 1, k0 + 1)));
+                    if constexpr (std::is_integral_v<OutT>) o[x] = static_cast<OutT>(std::lround(v));
+                    else o[x] = static_cast<OutT>(v);
+                }
+            }
+    });
+}
+
+/// World-space resampling onto `reference` (e.g. a segmentation onto a CT's grid).
+template <class OutT, class InT>
+volume<OutT> resample_like(volume_view<const InT> in, const geometry& reference, interpolation interp, OutT fill = OutT(0), int threads = 0) {
+    volume<OutT> out(reference);
+    resample_like_into<InT, OutT>(in, out.view(), interp, fill, threads);
+    return out;
+}
+
+}  // namespace ctspine
