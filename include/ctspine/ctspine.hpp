@@ -1,10 +1,21 @@
-// ctspine — umbrella header: everything the library offers.
-// See README.md for the data path; every arrow of it is a separately usable function.
+// ctspine — umbrella header: everything the library offers. Each header is also usable on its own.
 #pragma once
 
+// core: volumes, geometry, orientation, errors, threading, progress
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/geometry.hpp"
+#include "ctspine/core/orientation.hpp"
 #include "ctspine/core/parallel.hpp"
 #include "ctspine/core/progress.hpp"
 #include "ctspine/core/volume.hpp"
-// (areas add their headers here: io/, imgproc/, label/, nn/, pipeline/)
+// io: NIfTI (zlib, optional libdeflate)
+#include "ctspine/io/nifti.hpp"
+// imgproc: resampling (incl. nnU-Net mode), intensity, crop
+#include "ctspine/imgproc/crop.hpp"
+#include "ctspine/imgproc/intensity.hpp"
+#include "ctspine/imgproc/nnunet_resample.hpp"
+#include "ctspine/imgproc/resample.hpp"
+// label: connected components, vertebra schemes, clean-up, measurements
+#include "ctspine/label/connected_components.hpp"
+#include "ctspine/label/label_schemes.hpp"
+#include "ctspine/label/vertebrae.hpp"

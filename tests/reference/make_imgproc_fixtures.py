@@ -96,6 +96,20 @@ def main():
         out = lab[np.ix_(idx[0], idx[1], idx[2])]
         save(f"nearest{k}", lab, out, "nearest")
         k += 1
+    # CTNormalization exactly as nnU-Net runs it on a float32 array (NumPy: scalars cast to float32), and percentiles
+    ct = (rng.randn(4000) * 400 - 300).astype(np.float32)
+    props = {"percentile_00_5": float(np.percentile(ct, 0.5)), "percentile_99_5": float(np.percentile(ct, 99.5)),
+             "mean": float(ct.mean(dtype=np.float64)), "std": float(ct.std(dtype=np.float64))}
+    img = ct.copy()
+    np.clip(img, props["percentile_00_5"], props["percentile_99_5"], out=img)
+    img -= props["mean"]
+    img /= max(props["std"], 1e-8)
+    ct.astype("<f4").tofile(os.path.join(OUT, "ctnorm.in"))
+    img.astype("<f4").tofile(os.path.join(OUT, "ctnorm.out"))
+    with open(os.path.join(OUT, "ctnorm.txt"), "w") as f:
+        f.write(" ".join(repr(props[k]) for k in ("percentile_00_5", "percentile_99_5", "mean", "std")) + "\n")
+        qs = [0, 0.5, 13.7, 50, 99.5, 100]
+        f.write(" ".join(f"{q!r} {float(np.percentile(ct.astype(np.float64), q))!r}" for q in qs) + "\n")
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(len(lines), "cases")

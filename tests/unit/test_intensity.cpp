@@ -1,0 +1,103 @@
+// Intensity operations: CTNormalization bitwise against NumPy float32, percentiles against np.percentile,
+// windowing and crop against known values, SIMD kernels against scalar twins.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include <ctspine/imgproc/crop.hpp>
+#include <ctspine/imgproc/intensity.hpp>
+#include <ctspine/io/gzip.hpp>
+
+#include "test_support.hpp"
+
+using namespace ctspine;
+
+namespace {
+std::vector<float> read_f32(const std::string& path, size_t n) {
+    std::vector<float> v(n);
+    detail::byte_source src(path);
+    src.read_exact(v.data(), n * 4, "fixture");
+    return v;
+}
+}  // namespace
+
+TEST_CASE("CTNormalization is bitwise NumPy's float32 result; percentiles match np.percentile") {
+    std::ifstream f(ctspine_test::repo_data("imgproc/ctnorm.txt"));
+    ct_normalization p;
+    f >> p.percentile_00_5 >> p.percentile_99_5 >> p.mean >> p.std;
+    auto in = read_f32(ctspine_test::repo_data("imgproc/ctnorm.in").string(), 4000);
+    auto expect = read_f32(ctspine_test::repo_data("imgproc/ctnorm.out").string(), 4000);
+    for (int threads : {1, 2}) {
+        std::vector<float> out(4000);
+        ct_normalize(in.data(), out.data(), 4000, p, threads);
+        CHECK(std::memcmp(out.data(), expect.data(), 4000 * 4) == 0);
+    }
+    std::vector<double> v(in.begin(), in.end());
+    double q, val;
+    int n = 0;
+    while (f >> q >> val) {
+        CHECK(percentile(v, q) == val);  // same lerp formula in float64: exact
+        ++n;
+    }
+    CHECK(n == 6);
+    CHECK_THROWS_AS(percentile({}, 50), ctspine::error);
+}
+
+TEST_CASE("SIMD intensity kernels equal their scalar twins") {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> d(0, 800);
+    for (index_t n : {1, 7, 16, 33, 1000}) {
+        std::vector<float> in(static_cast<size_t>(n)), a(in.size()), b(in.size());
+        for (auto& x : in) x = d(rng);
+        detail::ct_normalize_kernel(in.data(), a.data(), n, -1000.f, 1500.f, 40.f, 350.f);
+        detail::ct_normalize_scalar(in.data(), b.data(), n, -1000.f, 1500.f, 40.f, 350.f);
+        CHECK(a == b);
+        detail::window_kernel(in.data(), a.data(), n, -500.f, 1300.f, 1800.f);
+        detail::window_scalar(in.data(), b.data(), n, -500.f, 1300.f, 1800.f);
+        CHECK(a == b);
+    }
+}
+
+TEST_CASE("windowing: known values and presets") {
+    volume<float> v(dims3{5, 1, 1});
+    float vals[5] = {-2000, -500, 400, 1300, 3000};
+    std::copy(vals, vals + 5, v.begin());
+    auto w = window(v.view(), window_bone);  // L 400 W 1800: [-500, 1300]
+    CHECK(w[0] == 0.f);
+    CHECK(w[1] == 0.f);
+    CHECK(w[2] == doctest::Approx(0.5));
+    CHECK(w[3] == 1.f);
+    CHECK(w[4] == 1.f);
+    auto u = window_uint8(v.view(), window_bone);
+    CHECK(u[2] == 128);  // round(127.5) = 128
+    CHECK(u[4] == 255);
+    CHECK_THROWS_AS(window(v.view(), window_hu{0, 0}), ctspine::error);
+}
+
+TEST_CASE("crop to non-zero and insert back") {
+    geometry g;
+    g.dims = {10, 8, 6};
+    g.ijk_to_ras << 2, 0, 0, -5, 0, 2, 0, 7, 0, 0, 3, 11, 0, 0, 0, 1;
+    volume<float> v(g, 0.f);
+    v(2, 3, 1) = 1;
+    v(7, 5, 4) = -1;
+    v(4, 4, 2) = 5;
+    auto b = nonzero_bbox<float>(v.view());
+    CHECK(b.lo == std::array<index_t, 3>{2, 3, 1});
+    CHECK(b.hi == std::array<index_t, 3>{8, 6, 5});
+    auto c = crop<float>(v.view(), b);
+    CHECK(c.dims() == dims3{6, 3, 4});
+    CHECK(c(0, 0, 0) == 1);
+    CHECK(c(5, 2, 3) == -1);
+    // the cropped voxel (0,0,0) is where (2,3,1) was
+    vec3 w0 = c.geometry().index_to_world(vec3(0, 0, 0)), w1 = v.geometry().index_to_world(vec3(2, 3, 1));
+    CHECK((w0 - w1).norm() < 1e-12);
+    volume<float> back(g, 0.f);
+    insert_crop<float>(c.view(), b, back.view());
+    CHECK(std::equal(back.begin(), back.end(), v.begin()));
+    volume<float> zero(g, 0.f);
+    auto full = nonzero_bbox<float>(zero.view());
+    CHECK(full.hi == std::array<index_t, 3>{10, 8, 6});  // all-zero: full extent
+}
