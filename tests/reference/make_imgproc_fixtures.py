@@ -12,7 +12,7 @@ kinds:
 import os
 
 import numpy as np
-from scipy.ndimage import map_coordinates
+from scipy.ndimage import map_coordinates, zoom
 from skimage.transform import resize
 
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "imgproc")
@@ -50,6 +50,38 @@ def nnunet_resample(data, new_shape, spacing, new_spacing, order, order_z):
     grid = np.mgrid[:new_shape[0], :new_shape[1], :new_shape[2]].astype(float)
     coords = np.array([scales[i] * (grid[i] + 0.5) - 0.5 for i in range(3)])
     return map_coordinates(here, coords, order=order_z, mode="nearest")
+
+
+def real_ct_checks():
+    """Compact checks on ../shared/data/spine (skipped when absent): per case the output shape, float64 sum and sum of
+    squares, and 400 sampled voxels (numpy (z, y, x) indices). Axis order as nnU-Net sees the file: (z, y, x)."""
+    root = os.path.join(os.path.dirname(OUT), "..", "..", "..", "shared", "data", "spine")
+    ct_path, seg_path = os.path.join(root, "example_ct_sm.nii.gz"), os.path.join(root, "example_seg.nii.gz")
+    if not os.path.exists(ct_path):
+        print("shared data absent: no real-CT checks")
+        return
+    import nibabel as nib
+    rng = np.random.RandomState(11)
+    img = nib.load(ct_path)
+    ct = np.asarray(img.get_fdata(), dtype=np.float32).transpose(2, 1, 0)
+    sp = tuple(float(z) for z in img.header.get_zooms()[:3][::-1])
+    lines = []
+
+    def record(name, header, out):
+        idx = [rng.randint(0, n, 400) for n in out.shape]
+        lines.append(f"{name} {header} {' '.join(map(str, out.shape))} {float(out.sum())!r} {float((out ** 2).sum())!r}")
+        lines.append(" ".join(f"{a} {b} {c} {float(out[a, b, c])!r}" for a, b, c in zip(*idx)))
+
+    for order, nsp in ((3, (1.5, 1.5, 1.5)), (3, (4.0, 1.2, 1.2)), (1, (2.0, 2.5, 2.5))):
+        new_shape = [int(round(sp[i] / nsp[i] * ct.shape[i])) for i in range(3)]
+        out = nnunet_resample(ct, new_shape, sp, nsp, order, 0)
+        record("nnunet", f"{order} 0 {' '.join(map(repr, sp))} {' '.join(map(repr, nsp))}", out)
+    # label map: grid-mode nearest (scipy zoom order 0, grid_mode=True) to twice the resolution
+    seg = np.asarray(nib.load(seg_path).dataobj).transpose(2, 1, 0)
+    out = zoom(seg, 2.0, order=0, mode="nearest", grid_mode=True)
+    record("labels", "2", out.astype(np.float64))
+    with open(os.path.join(OUT, "realct.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def main():
@@ -110,6 +142,50 @@ def main():
         f.write(" ".join(repr(props[k]) for k in ("percentile_00_5", "percentile_99_5", "mean", "std")) + "\n")
         qs = [0, 0.5, 13.7, 50, 99.5, 100]
         f.write(" ".join(f"{q!r} {float(np.percentile(ct.astype(np.float64), q))!r}" for q in qs) + "\n")
+    # world-space resampling (resample_like): output voxel p samples the input at inv(A_in)·A_ref·p with
+    # scipy map_coordinates — order 1 mode 'nearest' (edge clamping) inside the continuous index range
+    # [-0.5, n-0.5] (ITK's rule), order 0 = floor(c + 0.5); outside → the fill value. Arrays here are (z, y, x).
+    vol = smooth((7, 8, 9))
+    a_in = np.array([[-0.8, 0, 0, 10], [0, -0.9, 0, 5], [0, 0, 1.5, -3], [0, 0, 0, 1]])
+    c, s_ = np.cos(0.35), np.sin(0.35)
+    a_ref = np.array([[0.7 * c, -0.7 * s_, 0.1, 4.2], [0.7 * s_, 0.7 * c, 0, -2.1], [0.05, 0, 1.1, -4.0], [0, 0, 0, 1]])
+    ref_dims = (11, 10, 12)  # (x, y, z)
+    ii, jj, kk = np.meshgrid(*[np.arange(d) for d in ref_dims], indexing="ij")
+    pts = np.stack([ii.ravel(), jj.ravel(), kk.ravel(), np.ones(ii.size)])
+    cc = (np.linalg.inv(a_in) @ a_ref @ pts)[:3]               # continuous (i, j, k) in the input
+    n_in = np.array([9, 8, 7])[:, None]
+    inside = np.all((cc >= -0.5) & (cc <= n_in - 0.5), axis=0)
+    for order, kind in ((1, "linear"), (0, "nearest")):
+        if order == 1:
+            val = map_coordinates(vol.astype(float), cc[::-1], order=1, mode="nearest")
+            val = np.where(inside, val, -1.0)
+        else:
+            r = np.floor(cc + 0.5).astype(int)
+            ok = np.all((r >= 0) & (r < n_in), axis=0)
+            val = np.where(ok, vol[np.clip(r[2], 0, 6), np.clip(r[1], 0, 7), np.clip(r[0], 0, 8)], -1.0)
+        out = val.reshape(ref_dims).transpose(2, 1, 0)           # to (z, y, x)
+        save(f"world{k}", vol, out, f"world {kind} " + " ".join(repr(float(x)) for x in np.concatenate([a_in[:3].ravel(), a_ref[:3].ravel()])))
+        k += 1
+    real_ct_checks()
+    # crop_to_nonzero: nnU-Net fills holes in (data != 0) and crops to the mask's box; the fill cannot change the box
+    from scipy.ndimage import binary_fill_holes
+    with open(os.path.join(OUT, "crop.txt"), "w") as f:
+        for c, shape in enumerate([(9, 12, 10), (7, 5, 13), (6, 6, 6)]):
+            vol = np.zeros(shape, np.float32)
+            sl = tuple(slice(rng.randint(0, n // 2), rng.randint(n // 2 + 1, n + 1)) for n in shape)
+            shell = np.zeros(shape, bool)
+            shell[sl] = True
+            inner = tuple(slice(q.start + 1, q.stop - 1) for q in sl)
+            shell[inner] = False                          # a hollow box: holes for binary_fill_holes
+            vol[shell] = rng.randn(int(shell.sum())).astype(np.float32) * 100 + 1000
+            vol[rng.rand(*shape) < 0.002] = -5.0 if c != 2 else 0.0   # stray voxels widen the box
+            if c == 2:
+                vol[:] = 0                                # all zero: nnU-Net keeps the full extent
+            mask = binary_fill_holes(vol != 0)
+            nz = np.argwhere(mask)
+            box = [(int(nz[:, a].min()), int(nz[:, a].max()) + 1) if len(nz) else (0, shape[a]) for a in range(3)]
+            vol.astype("<f4").tofile(os.path.join(OUT, f"crop{c}.in"))
+            f.write(f"crop{c} {' '.join(map(str, shape))} {' '.join(f'{a} {b}' for a, b in box)}\n")
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(len(lines), "cases")

@@ -75,29 +75,3 @@ TEST_CASE("windowing: known values and presets") {
     CHECK(u[4] == 255);
     CHECK_THROWS_AS(window(v.view(), window_hu{0, 0}), ctspine::error);
 }
-
-TEST_CASE("crop to non-zero and insert back") {
-    geometry g;
-    g.dims = {10, 8, 6};
-    g.ijk_to_ras << 2, 0, 0, -5, 0, 2, 0, 7, 0, 0, 3, 11, 0, 0, 0, 1;
-    volume<float> v(g, 0.f);
-    v(2, 3, 1) = 1;
-    v(7, 5, 4) = -1;
-    v(4, 4, 2) = 5;
-    auto b = nonzero_bbox<float>(v.view());
-    CHECK(b.lo == std::array<index_t, 3>{2, 3, 1});
-    CHECK(b.hi == std::array<index_t, 3>{8, 6, 5});
-    auto c = crop<float>(v.view(), b);
-    CHECK(c.dims() == dims3{6, 3, 4});
-    CHECK(c(0, 0, 0) == 1);
-    CHECK(c(5, 2, 3) == -1);
-    // the cropped voxel (0,0,0) is where (2,3,1) was
-    vec3 w0 = c.geometry().index_to_world(vec3(0, 0, 0)), w1 = v.geometry().index_to_world(vec3(2, 3, 1));
-    CHECK((w0 - w1).norm() < 1e-12);
-    volume<float> back(g, 0.f);
-    insert_crop<float>(c.view(), b, back.view());
-    CHECK(std::equal(back.begin(), back.end(), v.begin()));
-    volume<float> zero(g, 0.f);
-    auto full = nonzero_bbox<float>(zero.view());
-    CHECK(full.hi == std::array<index_t, 3>{10, 8, 6});  // all-zero: full extent
-}

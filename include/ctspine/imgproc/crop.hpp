@@ -2,6 +2,7 @@
 #pragma once
 #include <algorithm>
 #include <array>
+#include <string>
 
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/volume.hpp"
@@ -45,22 +46,36 @@ bbox3 nonzero_bbox(volume_view<const T> v) {
     return b;
 }
 
-/// Copy the box out of `v`; the result's geometry places it where it was in world space.
+/// Geometry of box b of `g`: the cropped voxel (0,0,0) lies where g's voxel b.lo lies in world space.
+inline geometry cropped_geometry(const geometry& g, const bbox3& b) {
+    for (size_t a = 0; a < 3; ++a)
+        if (b.lo[a] < 0 || b.hi[a] > g.dims[a] || b.lo[a] >= b.hi[a])
+            throw error(errc::invalid_argument, "crop: box outside the volume or empty", {}, "axis " + std::to_string(a),
+                        "[" + std::to_string(b.lo[a]) + ", " + std::to_string(b.hi[a]) + ") of " + std::to_string(g.dims[a]));
+    geometry c = g;
+    c.dims = b.dims();
+    c.ijk_to_ras.col(3) = g.ijk_to_ras * Eigen::Vector4d(double(b.lo[0]), double(b.lo[1]), double(b.lo[2]), 1.0);
+    return c;
+}
+
+/// Copy box b of `v` into the caller's buffer `out` (dims must equal the box). Its world placement is
+/// cropped_geometry(v.geometry(), b).
 template <class T>
-volume<T> crop(volume_view<const T> v, const bbox3& b) {
-    for (int a = 0; a < 3; ++a)
-        if (b.lo[static_cast<size_t>(a)] < 0 || b.hi[static_cast<size_t>(a)] > v.dims()[static_cast<size_t>(a)] ||
-            b.lo[static_cast<size_t>(a)] >= b.hi[static_cast<size_t>(a)])
-            throw error(errc::invalid_argument, "crop: box outside the volume or empty");
-    geometry g = v.geometry();
-    g.dims = b.dims();
-    g.ijk_to_ras.col(3) = v.ijk_to_ras() * Eigen::Vector4d(double(b.lo[0]), double(b.lo[1]), double(b.lo[2]), 1.0);
-    volume<T> out(g);
+void crop_into(volume_view<const T> v, const bbox3& b, volume_view<T> out) {
+    const geometry g = cropped_geometry(v.geometry(), b);
+    if (out.dims() != g.dims) throw error(errc::shape_mismatch, "crop_into: output dims differ from the box");
     for (index_t k = 0; k < g.dims[2]; ++k)
         for (index_t j = 0; j < g.dims[1]; ++j) {
             const T* src = v.data() + v.offset(b.lo[0], b.lo[1] + j, b.lo[2] + k);
             std::copy(src, src + g.dims[0], out.data() + out.offset(0, j, k));
         }
+}
+
+/// Copy the box out of `v`; the result's geometry places it where it was in world space.
+template <class T>
+volume<T> crop(volume_view<const T> v, const bbox3& b) {
+    volume<T> out(cropped_geometry(v.geometry(), b));
+    crop_into<T>(v, b, out.view());
     return out;
 }
 
