@@ -32,9 +32,11 @@ int run_resample(cli::args& a) {
         out = ctspine::resample_like<float, float>(in.view(), ref.geom(), ip);
     } else if (nn) {
         // nnU-Net's data resampling: order 3 in-plane, separate z when anisotropic (x, y, z → nnU-Net's z, y, x)
-        ctspine::geometry g = ctspine::detail::zoomed_geometry(in.geometry(), shape);
+        ctspine::geometry g = ctspine::resampled_geometry(in.geometry(), shape);
         out = ctspine::volume<float>(g);
         ctspine::nnunet::spacing3 cur{in.spacing_mm()[2], in.spacing_mm()[1], in.spacing_mm()[0]}, tgt{g.spacing_mm[2], g.spacing_mm[1], g.spacing_mm[0]};
+        // nnU-Net decides separate-z from the requested target spacing, not the rounded grid's exact spacing
+        if (!sp.empty()) tgt = {cli::to_double(sp[2], "--spacing"), cli::to_double(sp[1], "--spacing"), cli::to_double(sp[0], "--spacing")};
         ctspine::nnunet::resample_data_or_seg_to_shape<float, float>(in.data(), {in.dims()[2], in.dims()[1], in.dims()[0]}, out.data(),
                                                                      {shape[2], shape[1], shape[0]}, cur, tgt, 3, 0);
     } else if (ip == ctspine::interpolation::nearest) {

@@ -143,15 +143,19 @@ struct resample_options {
     bool clip_to_input_range = true;
 };
 
+/// Geometry of `g` resampled to `shape` voxels over the same field of view (grid_mode): the geometry that
+/// resample_to_shape gives its result, for callers of the _into forms with their own buffers.
+inline geometry resampled_geometry(const geometry& g, const dims3& shape) { return detail::zoomed_geometry(g, shape); }
+
 /// Resample into `out`, whose dims give the target shape (same field of view, grid-aligned as scipy.ndimage.zoom with
-/// grid_mode=True). out's geometry is set. Cubic is the scipy/skimage B-spline (order 3) with its prefilter.
+/// grid_mode=True). The voxels are written; `out` is a view, so its world placement is the caller's:
+/// resampled_geometry(in.geometry(), out.dims()). Cubic is the scipy/skimage B-spline (order 3) with its prefilter.
 template <class InT, class OutT>
 void resample_to_shape_into(volume_view<const InT> in, volume_view<OutT> out, const resample_options& opt = {}) {
     const int o = static_cast<int>(opt.interp);
     detail::zoom_clip clip;
     clip.mode = opt.clip_to_input_range && o != 0 ? detail::zoom_clip::global : detail::zoom_clip::none;
     detail::zoom3d<InT, OutT>(in.data(), in.dims(), out.data(), out.dims(), {o, o, o}, clip, opt.threads);
-    out.geometry() = detail::zoomed_geometry(in.geometry(), out.dims());
 }
 
 /// Resample to a target shape (float output). For label maps use resample_labels_to_shape.
