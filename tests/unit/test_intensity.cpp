@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include <ctspine/imgproc/crop.hpp>
@@ -74,4 +75,30 @@ TEST_CASE("windowing: known values and presets") {
     CHECK(u[2] == 128);  // round(127.5) = 128
     CHECK(u[4] == 255);
     CHECK_THROWS_AS(window(v.view(), window_hu{0, 0}), ctspine::error);
+}
+
+TEST_CASE("foreground_statistics against NumPy (mean/std float64, np.percentile linear) over a mask") {
+    std::ifstream f(ctspine_test::repo_data("imgproc/ctnorm.txt"));
+    double p005, p995, mean, sd;
+    f >> p005 >> p995 >> mean >> sd;
+    std::map<double, double> q;  // np.percentile of the float64 values, from the fixture's second line
+    double a, b;
+    while (f >> a >> b) q[a] = b;
+    auto in = read_f32(ctspine_test::repo_data("imgproc/ctnorm.in").string(), 4000);
+    // 400 extra voxels of 1e6 outside the mask must be ignored
+    std::vector<float> data(in);
+    data.resize(4400, 1e6f);
+    geometry g2;
+    g2.dims = {20, 20, 11};
+    volume<std::uint8_t> mask2(g2, 1);
+    for (index_t i = 4000; i < 4400; ++i) mask2[i] = 0;
+    auto s = foreground_statistics<std::uint8_t>(volume_view<const float>(data.data(), g2), mask2.view());
+    CHECK(s.count == 4000);
+    CHECK(s.mean == doctest::Approx(mean).epsilon(1e-12));
+    CHECK(s.std == doctest::Approx(sd).epsilon(1e-12));
+    CHECK(s.min == q.at(0.0));
+    CHECK(s.max == q.at(100.0));
+    CHECK(s.median == q.at(50.0));
+    CHECK(s.percentile_00_5 == q.at(0.5));
+    CHECK(s.percentile_99_5 == q.at(99.5));
 }
