@@ -217,3 +217,70 @@ TEST_CASE("weights are checked by name and shape") {
     CHECK_THROWS_AS(ok.forward(bad_in), ctspine::error);
     CHECK(ok.peak_working_bytes({8, 12, 16}) > 0);
 }
+
+TEST_CASE("single layers match torch.nn (Conv3d, ConvTranspose3d, InstanceNorm3d + LeakyReLU/ReLU)") {
+    const state_dict t = read_tensors(ctspine_test::repo_data("unet/layers.bin").string());
+    auto check = [](const tensor& ours, const parameter& ref) {
+        REQUIRE(ours.size() == index_t(ref.values.size()));
+        for (int a = 0; a < 4; ++a) REQUIRE(ours.shape()[size_t(a)] == ref.shape[size_t(a)]);
+        float mx = 0;
+        for (float v : ref.values) mx = std::max(mx, std::abs(v));
+        for (index_t i = 0; i < ours.size(); ++i) REQUIRE(std::abs(ours.data()[i] - ref.values[size_t(i)]) <= 1e-5f * mx + 1e-6f);
+    };
+    auto meta3 = [](const parameter& m, int o) { return std::array<int, 3>{int(m.values[size_t(o)]), int(m.values[size_t(o + 1)]), int(m.values[size_t(o + 2)])}; };
+    int n_conv = 0, n_tconv = 0, n_norm = 0;
+    for (int i = 0; t.count("conv" + std::to_string(i) + ".input"); ++i, ++n_conv) {
+        const std::string p = "conv" + std::to_string(i) + ".";
+        INFO(p);
+        const tensor in = to_tensor(t.at(p + "input"));
+        const parameter& w = t.at(p + "weight");
+        const parameter& ref = t.at(p + "output");
+        const auto k = meta3(t.at(p + "meta"), 0), s = meta3(t.at(p + "meta"), 3);
+        const index_t ci = w.shape[1], co = w.shape[0];
+        check(reference::conv3d(in, w.values, t.at(p + "bias").values, co, k, s), ref);  // the scalar twin itself
+        blocked_tensor bi, bo;
+        bi.from_tensor(in);
+        bo.reset(co, ref.shape[1], ref.shape[2], ref.shape[3]);
+        for (int threads : {1, 2}) {
+            conv3d(bi, bo, conv_weights::pack(w.values.data(), t.at(p + "bias").values.data(), ci, co, k, s), threads);
+            tensor out;
+            bo.to_tensor(out);
+            check(out, ref);
+        }
+    }
+    for (int i = 0; t.count("tconv" + std::to_string(i) + ".input"); ++i, ++n_tconv) {
+        const std::string p = "tconv" + std::to_string(i) + ".";
+        INFO(p);
+        const tensor in = to_tensor(t.at(p + "input"));
+        const parameter& w = t.at(p + "weight");  // (C_in, C_out, s0, s1, s2)
+        const parameter& ref = t.at(p + "output");
+        const auto s = meta3(t.at(p + "meta"), 0);
+        const index_t ci = w.shape[0], co = w.shape[1];
+        check(reference::conv_transpose3d(in, w.values, t.at(p + "bias").values, co, s), ref);
+        blocked_tensor bi, bo;
+        bi.from_tensor(in);
+        bo.reset(co, ref.shape[1], ref.shape[2], ref.shape[3]);
+        conv_transpose3d(bi, bo, transpose_weights::pack(w.values.data(), t.at(p + "bias").values.data(), ci, co, s), 0, 2);
+        tensor out;
+        bo.to_tensor(out);
+        check(out, ref);
+    }
+    for (int i = 0; t.count("norm" + std::to_string(i) + ".input"); ++i, ++n_norm) {
+        const std::string p = "norm" + std::to_string(i) + ".";
+        INFO(p);
+        const parameter& m = t.at(p + "meta");
+        tensor in = to_tensor(t.at(p + "input"));
+        const parameter& ref = t.at(p + "output");
+        blocked_tensor b;
+        b.from_tensor(in);
+        instance_norm_act(b, t.at(p + "weight").values, t.at(p + "bias").values, double(m.values[0]), double(m.values[1]), 2);
+        tensor out;
+        b.to_tensor(out);
+        check(out, ref);
+        reference::instance_norm_act(in, t.at(p + "weight").values, t.at(p + "bias").values, double(m.values[0]), double(m.values[1]));
+        check(in, ref);
+    }
+    CHECK(n_conv == 6);
+    CHECK(n_tconv == 2);
+    CHECK(n_norm == 2);
+}
