@@ -18,4 +18,6 @@
 // label: connected components, vertebra schemes, clean-up, measurements
 #include "ctspine/label/connected_components.hpp"
 #include "ctspine/label/label_schemes.hpp"
+#include "ctspine/label/measurements.hpp"
+#include "ctspine/label/report.hpp"
 #include "ctspine/label/vertebrae.hpp"

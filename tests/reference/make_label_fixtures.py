@@ -41,7 +41,7 @@ def reference(arr, conn, binary):
 def main():
     if os.path.isdir(OUT):
         for f in os.listdir(OUT):
-            if f != "vertebrae_expected.txt":
+            if f not in ("vertebrae_expected.txt", "real_components.txt"):
                 os.remove(os.path.join(OUT, f))
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.RandomState(42)
@@ -87,6 +87,7 @@ def main():
         f.write("\n".join(lines) + "\n")
     print(len(lines), "cases")
     vertebra_reference()
+    real_components_reference()
 
 
 def vertebra_reference():
@@ -112,6 +113,31 @@ def vertebra_reference():
             lines.append(f"{seg_name} {int(v)} {len(idx)} {c[0]!r} {c[1]!r} {c[2]!r} {mm[0]!r} {mm[1]!r} {mm[2]!r} {hu!r} "
                          f"{' '.join(str(int(x)) for x in idx.min(axis=0))} {' '.join(str(int(x)) for x in idx.max(axis=0))}")
     with open(os.path.join(OUT, "vertebrae_expected.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def real_components_reference():
+    """scipy components of the shared spine label maps: per map, connectivity and mode, the count, then the
+    (label value, voxel count) of every component in raster order of first appearance (x fastest)."""
+    import nibabel as nib
+    shared = os.path.normpath(os.path.join(OUT, "..", "..", "..", "..", "shared", "data", "spine"))
+    lines = []
+    for seg_name in ("sub-ct_seg-vert_label-22_msk.nii.gz", "example_seg.nii.gz", "sub-ct_seg-subreg_label-22_msk.nii.gz"):
+        path = os.path.join(shared, seg_name)
+        if not os.path.exists(path):
+            print("shared data absent: real component reference not generated")
+            return
+        seg = np.asanyarray(nib.load(path).dataobj).astype(np.int64)
+        arr = np.ascontiguousarray(seg.transpose(2, 1, 0))  # (k, j, i): last axis = i, as our x-fastest raster order
+        for conn, binary in ((26, 0), (6, 0), (18, 1), (6, 1)):
+            lab, n = reference(arr, conn, binary)
+            flat_lab, flat_val = lab.ravel(), arr.ravel()
+            sizes = np.bincount(flat_lab, minlength=n + 1)[1:]
+            values = np.zeros(n + 1, np.int64)
+            values[flat_lab] = np.where(binary, (flat_val != 0).astype(np.int64), flat_val)
+            pairs = " ".join(f"{int(values[c + 1])}:{int(sizes[c])}" for c in range(n))
+            lines.append(f"{seg_name} {conn} {binary} {n} {pairs}")
+    with open(os.path.join(OUT, "real_components.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
 

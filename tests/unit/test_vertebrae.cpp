@@ -1,5 +1,5 @@
 // Vertebra measurements (numpy reference on the shared spine label maps), clean-up and consistency checks on
-// synthetic damage with known answers, label schemes against the published tables.
+// synthetic damage with known answers. Label schemes: test_label_schemes.cpp.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -12,34 +12,6 @@
 #include "test_support.hpp"
 
 using namespace ctspine;
-
-TEST_CASE("label schemes match the published tables") {
-    // TotalSegmentator v2 total: L_k = 32−k, T_k = 44−k, C_k = 51−k, 25 sacrum, 26 S1 (map_to_binary.py)
-    CHECK(label_name(label_scheme::totalseg_v2, 30) == "L2");
-    CHECK(label_name(label_scheme::totalseg_v2, 33) == "T11");
-    CHECK(label_name(label_scheme::totalseg_v2, 50) == "C1");
-    CHECK(label_name(label_scheme::totalseg_v2, 44) == "C7");
-    CHECK(label_name(label_scheme::totalseg_v2, 25) == "sacrum");
-    CHECK(label_name(label_scheme::totalseg_v2, 26) == "S1");
-    CHECK(label_name(label_scheme::totalseg_v3, 26) == "L6");
-    CHECK(label_name(label_scheme::totalseg_v2, 79) == "label 79");
-    // VerSe: 1–7 C, 8–19 T, 20–24 L, 25 L6, 26 sacrum, 28 T13
-    CHECK(label_name(label_scheme::verse, 21) == "L2");
-    CHECK(label_name(label_scheme::verse, 8) == "T1");
-    CHECK(label_name(label_scheme::verse, 19) == "T12");
-    CHECK(label_name(label_scheme::verse, 25) == "L6");
-    CHECK(label_name(label_scheme::verse, 28) == "T13");
-    // Dataset292 vertebrae: 1 sacrum, 2 S1, 3 L5, 8 T12, 19 T1, 20 C7, 26 C1
-    CHECK(label_name(label_scheme::totalseg_vertebrae, 3) == "L5");
-    CHECK(label_name(label_scheme::totalseg_vertebrae, 8) == "T12");
-    CHECK(label_name(label_scheme::totalseg_vertebrae, 26) == "C1");
-    auto lut = scheme_conversion_table(label_scheme::totalseg_v2, label_scheme::verse);
-    CHECK(lut[30] == 21);  // L2
-    CHECK(lut[33] == 18);  // T11
-    CHECK(lut[26] == 0);   // S1 has no VerSe label
-    CHECK(lut[5] == 0);    // an organ
-    CHECK_THROWS_AS(parse_label_scheme("nonsense"), ctspine::error);
-}
 
 TEST_CASE("per-vertebra measurements match numpy on the shared label maps") {
     auto dir = ctspine_test::shared_data("spine");

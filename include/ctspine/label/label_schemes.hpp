@@ -8,15 +8,20 @@
 //  - TotalSegmentator part model `vertebrae` (Dataset292, class_map_part_vertebrae): 1 sacrum, 2 S1, 3 L5 … 7 L1,
 //    8 T12 … 19 T1, 20 C7 … 26 C1.
 //  - TotalSegmentator `vertebrae_pp` (task 803): 1–24 = C1…L5 (VerSe order without L6).
+//  - TotalSegmentator `total_v1` (104 classes): 18 L5 … 22 L1, 23 T12 … 34 T1, 35 C7 … 41 C1, 92 sacrum.
+//  - TotalSegmentator `vertebrae_mr` (task 756): 1 sacrum, 2 L5 … 6 L1, 7 T12 … 18 T1, 19 C7 … 25 C1.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ctspine/core/error.hpp"
+#include "ctspine/core/parallel.hpp"
+#include "ctspine/core/volume.hpp"
 
 namespace ctspine {
 
@@ -60,7 +65,9 @@ enum class label_scheme {
     totalseg_v2,           ///< TotalSegmentator v2 `total`
     totalseg_v3,           ///< TotalSegmentator `total_v3` (26 = L6)
     totalseg_vertebrae,    ///< TotalSegmentator part model Dataset292 `vertebrae`
-    totalseg_vertebrae_pp  ///< TotalSegmentator `vertebrae_pp` (1–24 = C1…L5)
+    totalseg_vertebrae_pp, ///< TotalSegmentator `vertebrae_pp` (1–24 = C1…L5)
+    totalseg_v1,           ///< TotalSegmentator v1 `total` (104 classes)
+    totalseg_vertebrae_mr  ///< TotalSegmentator `vertebrae_mr` (task 756)
 };
 
 inline label_scheme parse_label_scheme(const std::string& s) {
@@ -69,7 +76,10 @@ inline label_scheme parse_label_scheme(const std::string& s) {
     if (s == "totalseg_v3" || s == "total_v3") return label_scheme::totalseg_v3;
     if (s == "totalseg_vertebrae" || s == "vertebrae") return label_scheme::totalseg_vertebrae;
     if (s == "totalseg_vertebrae_pp" || s == "vertebrae_pp") return label_scheme::totalseg_vertebrae_pp;
-    throw error(errc::invalid_argument, "unknown label scheme '" + s + "' (verse, totalseg, totalseg_v3, vertebrae, vertebrae_pp)");
+    if (s == "totalseg_v1" || s == "total_v1") return label_scheme::totalseg_v1;
+    if (s == "totalseg_vertebrae_mr" || s == "vertebrae_mr") return label_scheme::totalseg_vertebrae_mr;
+    throw error(errc::invalid_argument, "label scheme: unknown name '" + s +
+                                            "' (verse, totalseg, totalseg_v3, totalseg_v1, vertebrae, vertebrae_pp, vertebrae_mr)");
 }
 
 /// The vertebra a label value denotes in a scheme, or nothing (background, organs, unknown values).
@@ -100,13 +110,25 @@ inline std::optional<vertebra> vertebra_of(label_scheme s, std::int64_t value) {
         case label_scheme::totalseg_vertebrae_pp:
             if (value >= 1 && value <= 24) return V(int(value));
             return std::nullopt;
+        case label_scheme::totalseg_v1:
+            if (value == 92) return vertebra::sacrum;
+            if (value >= 18 && value <= 22) return V(20 + (22 - int(value)));  // L5..L1
+            if (value >= 23 && value <= 34) return V(8 + (34 - int(value)));   // T12..T1
+            if (value >= 35 && value <= 41) return V(1 + (41 - int(value)));   // C7..C1
+            return std::nullopt;
+        case label_scheme::totalseg_vertebrae_mr:
+            if (value == 1) return vertebra::sacrum;
+            if (value >= 2 && value <= 6) return V(20 + (6 - int(value)));     // L5..L1
+            if (value >= 7 && value <= 18) return V(8 + (18 - int(value)));    // T12..T1
+            if (value >= 19 && value <= 25) return V(1 + (25 - int(value)));   // C7..C1
+            return std::nullopt;
     }
     return std::nullopt;
 }
 
 /// The label value of a vertebra in a scheme, or nothing if the scheme has no label for it.
 inline std::optional<std::int64_t> label_of(label_scheme s, vertebra v) {
-    for (std::int64_t value = 1; value <= 64; ++value) {
+    for (std::int64_t value = 1; value <= 127; ++value) {  // every scheme's vertebra labels are < 128
         auto w = vertebra_of(s, value);
         if (w && *w == v) return value;
     }
@@ -129,6 +151,24 @@ inline std::vector<std::int64_t> scheme_conversion_table(label_scheme from, labe
         lut[static_cast<size_t>(value)] = w ? *w : 0;
     }
     return lut;
+}
+
+/// Relabel a segmentation in place from scheme `from` to scheme `to`. Vertebra labels without a counterpart in `to`
+/// (e.g. S1 → VerSe) and every non-vertebra label become 0 unless keep_other is set, which leaves non-vertebra
+/// labels untouched (they may then collide with the target scheme's numbers: the caller's choice).
+template <class T>
+void convert_label_scheme(volume_view<T> seg, label_scheme from, label_scheme to, bool keep_other = false, int threads = 0) {
+    static_assert(std::is_integral_v<T>, "convert_label_scheme: integer label volume expected");
+    const std::vector<std::int64_t> lut = scheme_conversion_table(from, to, 127);
+    parallel_for(threads, seg.size(), [&](index_t b, index_t e, int) {
+        for (index_t n = b; n < e; ++n) {
+            const std::int64_t v = static_cast<std::int64_t>(seg[n]);
+            if (v == 0) continue;
+            const bool vertebra_label = v > 0 && v <= 127 && vertebra_of(from, v).has_value();
+            if (vertebra_label) seg[n] = static_cast<T>(lut[static_cast<size_t>(v)]);
+            else if (!keep_other) seg[n] = T(0);
+        }
+    }, 1 << 16);
 }
 
 }  // namespace ctspine
