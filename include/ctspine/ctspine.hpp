@@ -21,3 +21,5 @@
 #include "ctspine/label/measurements.hpp"
 #include "ctspine/label/report.hpp"
 #include "ctspine/label/vertebrae.hpp"
+// nn: CPU 3D U-Net engine (PlainConvUNet / ResidualEncoderUNet) on ctspine's own blocked SIMD kernels
+#include "ctspine/nn/unet.hpp"

@@ -9,6 +9,8 @@
 
 #include <ctspine/io/gzip.hpp>
 #include <ctspine/kernels/conv3d.hpp>
+#include <ctspine/kernels/conv_transpose3d.hpp>
+#include <ctspine/kernels/instance_norm.hpp>
 #include <ctspine/kernels/reference/nn_reference.hpp>
 #include <ctspine/nn/unet.hpp>
 
