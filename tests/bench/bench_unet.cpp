@@ -99,6 +99,7 @@ double network_gflop(const unet_config& c, std::array<index_t, 3> p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress visible when redirected
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
     std::printf("machine: fp32 FMA peak %.1f GFLOP/s per core (measured)\n", fma_peak_one_thread());
     const double peak1 = fma_peak_one_thread();

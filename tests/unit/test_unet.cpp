@@ -286,3 +286,42 @@ TEST_CASE("single layers match torch.nn (Conv3d, ConvTranspose3d, InstanceNorm3d
     CHECK(n_tconv == 2);
     CHECK(n_norm == 2);
 }
+
+TEST_CASE("kernels instantiated for narrower archs (AVX2, SSE4.2) equal the scalar reference") {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> g(0, 1);
+    tensor in({19, 3, 5, 11});
+    for (index_t i = 0; i < in.size(); ++i) in.data()[i] = g(rng);
+    std::vector<float> w(size_t(21 * 19 * 27)), b(21), tw(size_t(19 * 6 * 4)), tb(6);
+    for (auto* v : {&w, &b, &tw, &tb})
+        for (auto& x : *v) x = g(rng);
+    const tensor ref = reference::conv3d(in, w, b, 21, {3, 3, 3}, {1, 1, 1});
+    const tensor tref = reference::conv_transpose3d(in, tw, tb, 6, {1, 2, 2});
+    blocked_tensor bi;
+    bi.from_tensor(in);
+    const conv_weights cw = conv_weights::pack(w.data(), b.data(), 19, 21, {3, 3, 3}, {1, 1, 1});
+    const transpose_weights tws = transpose_weights::pack(tw.data(), tb.data(), 19, 6, {1, 2, 2});
+    auto run = [&](auto arch) {
+        using A = decltype(arch);
+        INFO(A::name());
+        blocked_tensor bo(21, 3, 5, 11), to(6, 3, 10, 22);
+        conv3d<A>(bi, bo, cw, 2);
+        conv_transpose3d<A>(bi, to, tws, 0, 2);
+        tensor out;
+        bo.to_tensor(out);
+        for (index_t i = 0; i < ref.size(); ++i) REQUIRE(out.data()[i] == doctest::Approx(ref.data()[i]).epsilon(1e-4).scale(1.0));
+        to.to_tensor(out);
+        for (index_t i = 0; i < tref.size(); ++i) REQUIRE(out.data()[i] == doctest::Approx(tref.data()[i]).epsilon(1e-4).scale(1.0));
+    };
+    int archs = 0;
+#if XSIMD_WITH_AVX2 && XSIMD_WITH_FMA3_AVX2
+    run(xsimd::fma3<xsimd::avx2>{});
+    ++archs;
+#endif
+#if XSIMD_WITH_SSE4_2
+    run(xsimd::sse4_2{});
+    ++archs;
+#endif
+    run(simd::default_arch{});
+    MESSAGE("narrower archs checked: " << archs);
+}
