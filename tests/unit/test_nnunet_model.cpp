@@ -147,3 +147,30 @@ TEST_CASE("model: 2d / cascade configurations and v1 folders give errc::unsuppor
     }
     fs::remove_all(tmp);
 }
+
+TEST_CASE("plans: real-world plans.json from public repositories parse (both layouts)") {
+    // >= 2.3 layout (BigBooleanJohn/spine-segmentations, see tests/data/model/SOURCES.md); values read from the file.
+    auto a = read_nnunet_plans(repo_data("model/real_plans/spine_segmentations_v23.json").string());
+    CHECK(a.dataset_name == "Dataset100_SPINE");
+    const auto& f = a.configuration("3d_fullres");
+    CHECK(f.patch_size == std::array<int, 3>{128, 128, 128});
+    CHECK(f.spacing == std::array<double, 3>{1.5, 1.5, 1.5});
+    CHECK(f.network.features_per_stage == std::vector<int>{32, 64, 128, 256, 320, 320});
+    CHECK(f.network.strides[1] == std::array<int, 3>{2, 2, 2});
+    CHECK(f.network.n_conv_per_stage_decoder.size() == 5);
+    CHECK(a.configuration("2d").dimensions == 2);
+    CHECK(a.foreground_intensity_properties.at(0).percentile_00_5 == -77.0);
+    CHECK(a.foreground_intensity_properties.at(0).std == 282.4974966371805);
+    // flat v2.0–2.2 layout (MMianyong/-PedAbdSeg-): features = min(32 · 2^i, unet_max_num_features)
+    auto b = read_nnunet_plans(repo_data("model/real_plans/pedabdseg_flat_v21.json").string());
+    const auto& g = b.configuration("3d_fullres");
+    CHECK(g.network.features_per_stage == std::vector<int>{32, 64, 128, 256, 320, 320});
+    CHECK(g.network.strides[5] == std::array<int, 3>{1, 2, 2});
+    CHECK(g.network.total_stride() == std::array<int, 3>{16, 32, 32});
+    CHECK(g.patch_size == std::array<int, 3>{64, 192, 192});
+    const auto& c = b.configuration("3d_cascade_fullres");
+    CHECK(c.previous_stage == "3d_lowres");
+    CHECK(c.spacing == g.spacing);  // inherited
+    CHECK(b.configuration("3d_lowres").next_stage == "3d_cascade_fullres");
+    CHECK(b.configuration("3d_lowres").spacing[0] == 3.5070121061542037);
+}
