@@ -1,4 +1,5 @@
 // ctspine vertebrae SEG [--ct CT] [--scheme verse|totalseg|...] [--clean OUT] [--json REPORT] [--csv REPORT]
+//                       [--all-labels] [--fill-holes] [--min-fragment VOXELS]
 // Clean a vertebra segmentation, measure every vertebra, check the column's anatomical consistency.
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,9 @@ int run_vertebrae(cli::args& a) {
     std::string ct_path = a.value("--ct"), clean = a.value("--clean"), json = a.value("--json"), csv = a.value("--csv");
     ctspine::label_scheme scheme = ctspine::parse_label_scheme(a.value("--scheme", "verse"));
     bool all_labels = a.flag("--all-labels");
+    ctspine::vertebra_cleanup_options co;
+    co.fill_holes = a.flag("--fill-holes");
+    co.min_fragment_voxels = cli::to_long(a.value("--min-fragment", "100"), "--min-fragment");
     auto pos = a.positional();
     if (pos.size() != 1) throw std::invalid_argument("expected one SEG file");
     ctspine::nifti_read_options ro;
@@ -28,11 +32,13 @@ int run_vertebrae(cli::args& a) {
         for (auto& x : seg)
             if (x && !ctspine::vertebra_of(scheme, x)) x = 0;
     if (!clean.empty()) {
-        auto entries = ctspine::clean_vertebrae<std::uint16_t>(seg.view());
+        auto entries = ctspine::clean_vertebrae<std::uint16_t>(seg.view(), co);
         for (auto& e : entries)
             if (e.fragments_reassigned || e.fragments_dropped)
                 std::cerr << ctspine::label_name(scheme, e.label) << ": " << e.fragments_reassigned << " fragment(s) reassigned, "
                           << e.fragments_dropped << " dropped\n";
+        for (auto& e : entries)
+            if (e.holes_filled) std::cerr << ctspine::label_name(scheme, e.label) << ": " << e.holes_filled << " hole voxel(s) filled\n";
         ctspine::write_nifti(clean, seg);
     }
     ctspine::volume<float> ct;
@@ -55,7 +61,7 @@ int run_vertebrae(cli::args& a) {
 
 CTSPINE_CLI_COMMAND("vertebrae", "clean, measure and check a vertebra segmentation",
                     "ctspine vertebrae SEG [--ct CT] [--scheme verse|totalseg|totalseg_v3|vertebrae|vertebrae_pp] [--clean OUT] "
-                    "[--json REPORT] [--csv REPORT] [--all-labels]",
+                    "[--json REPORT] [--csv REPORT] [--all-labels] [--fill-holes] [--min-fragment VOXELS]",
                     run_vertebrae);
 
 }  // namespace

@@ -57,7 +57,7 @@ vertebra_report measure_vertebrae(volume_view<const T> seg, label_scheme scheme,
     cc_options co;
     co.threads = threads;
     cc_result r;
-    (void)connected_components<std::uint32_t, T>(seg, co, &r);
+    const volume<std::uint32_t> lab = connected_components<std::uint32_t, T>(seg, co, &r);
     std::map<std::int64_t, vertebra_measurement> m;
     std::map<std::int64_t, std::vector<index_t>> piece_sizes;
     std::map<std::int64_t, std::array<double, 3>> wsum;
@@ -78,10 +78,18 @@ vertebra_report measure_vertebrae(volume_view<const T> seg, label_scheme scheme,
         piece_sizes[c.value].push_back(c.voxels);
     }
     if (ct) {
-        std::map<std::int64_t, double> hu;
+        // dense index of each label value, reached through the component number (no map lookup per voxel); sums
+        // run in raster order per value, in double
+        std::map<std::int64_t, size_t> dense;
+        for (auto& [v, meas] : m) dense.emplace(v, dense.size());
+        std::vector<size_t> slot(r.components.size());
+        for (size_t c = 0; c < slot.size(); ++c) slot[c] = dense.at(r.components[c].value);
+        std::vector<double> hu(dense.size(), 0.0);
+        const float* ctp = ct->data();
+        const std::uint32_t* lp = lab.data();
         for (index_t n = 0; n < seg.size(); ++n)
-            if (seg[n]) hu[static_cast<std::int64_t>(seg[n])] += double((*ct)[n]);
-        for (auto& [v, s] : hu) m[v].mean_hu = s / double(m[v].voxels);
+            if (lp[n]) hu[slot[lp[n] - 1]] += double(ctp[n]);
+        for (auto& [v, d] : dense) m[v].mean_hu = hu[d] / double(m[v].voxels);
     }
     const auto& sp = seg.spacing_mm();
     for (auto& [value, v] : m) {
