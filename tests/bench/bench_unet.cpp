@@ -1,6 +1,6 @@
 // The U-Net engine vs PyTorch (tests/bench/bench_unet_torch.py, run in the same program) on the nnU-Net 3d_fullres-like
 // PlainConvUNet (features 32..320, 6 stages, 26 classes, random weights) and on single layers; also measures this
-// machine's fp32 FMA peak. Usage: ctspine_bench_unet [--quick]
+// machine's fp32 FMA peak. Usage: ctspine_bench_unet [--quick] [--no-anchor]
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -100,7 +100,11 @@ double network_gflop(const unet_config& c, std::array<index_t, 3> p) {
 
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress visible when redirected
-    const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+    bool quick = false, anchor = true;  // --quick: skip the 128^3 cases; --no-anchor: ours only (no PyTorch run)
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+        if (std::strcmp(argv[i], "--no-anchor") == 0) anchor = false;
+    }
     std::printf("machine: fp32 FMA peak %.1f GFLOP/s per core (measured)\n", fma_peak_one_thread());
     const double peak1 = fma_peak_one_thread();
     unet_config c;
@@ -112,7 +116,7 @@ int main(int argc, char** argv) {
     c.num_classes = 26;
     unet net(c, random_weights(c));
     std::printf("PlainConvUNet 3d_fullres-like: %zu parameters\n", net.parameter_count());
-    std::string py = bench::run(std::string("/usr/bin/python3 ") + CTSPINE_BENCH_DIR + "/bench_unet_torch.py" + (quick ? " --quick" : "") + " 2>&1");
+    std::string py = !anchor ? std::string() : bench::run(std::string("/usr/bin/python3 ") + CTSPINE_BENCH_DIR + "/bench_unet_torch.py" + (quick ? " --quick" : "") + " 2>&1");
     std::printf("--- PyTorch anchor output ---\n%s-----------------------------\n", py.c_str());
     // single layers
     for (auto [ch, n] : {std::pair<index_t, index_t>{32, 128}, std::pair<index_t, index_t>{64, 64}}) {
