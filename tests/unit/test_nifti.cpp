@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 
@@ -183,6 +185,10 @@ void round_trip(const char* suffix) {
     // our reader
     auto back = read_nifti<T>(path);
     CHECK(std::equal(v.begin(), v.end(), back.begin()));
+    nifti_read_options zlib_only;
+    zlib_only.use_libdeflate = false;
+    auto back_z = read_nifti<T>(path, zlib_only);
+    CHECK(std::equal(v.begin(), v.end(), back_z.begin()));
     CHECK(back.dims() == v.dims());
     CHECK(back.ijk_to_ras().isApprox(v.ijk_to_ras(), 1e-6));
     // nibabel, the independent oracle
@@ -228,6 +234,42 @@ TEST_CASE("write → nibabel read round trip") {
     round_trip<std::int32_t>(".nii.gz");
     round_trip<double>(".nii.gz");
     fs::remove_all(fs::temp_directory_path() / "ctspine_test_nifti_rt");
+}
+
+TEST_CASE("written .nii.gz: header member + voxel member, corruption in the voxel member is an error") {
+    fs::path dir = fs::temp_directory_path() / "ctspine_test_nifti_members";
+    fs::create_directories(dir);
+    std::string path = (dir / "m.nii.gz").string();
+    auto v = pattern_volume<std::int16_t>();
+    write_nifti(path, v);
+    std::vector<char> bytes;
+    {
+        std::ifstream f(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    }
+    // Two gzip members (RFC 1952 §2.2): a second 1f 8b 08 magic follows the first member.
+    std::size_t second = 0;
+    for (std::size_t i = 10; i + 2 < bytes.size(); ++i)
+        if ((unsigned char)bytes[i] == 0x1f && (unsigned char)bytes[i + 1] == 0x8b && bytes[i + 2] == 8) {
+            second = i;
+            break;
+        }
+    CHECK(second > 0);
+    nifti_read_options zlib_only;
+    zlib_only.use_libdeflate = false;
+    for (std::size_t at : {bytes.size() - 6, bytes.size() - 3, second + 12}) {  // CRC32, ISIZE, deflate data
+        auto bad = bytes;
+        bad[at] = static_cast<char>(bad[at] ^ 0x55);
+        std::string bp = (dir / "bad.nii.gz").string();
+        {
+            std::ofstream f(bp, std::ios::binary);
+            f.write(bad.data(), static_cast<std::streamsize>(bad.size()));
+        }
+        INFO("flipped byte " << at);
+        CHECK_THROWS_AS(read_nifti<std::int16_t>(bp), ctspine::error);
+        CHECK_THROWS_AS(read_nifti<std::int16_t>(bp, zlib_only), ctspine::error);
+    }
+    fs::remove_all(dir);
 }
 
 TEST_CASE("writes the source geometry back (segmentation on the CT's grid)") {

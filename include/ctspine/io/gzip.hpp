@@ -9,6 +9,13 @@
 #include <vector>
 
 #include <zlib.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define CTSPINE_DETAIL_HAVE_MMAP 1
+#endif
 #ifdef CTSPINE_HAVE_LIBDEFLATE
 #include <libdeflate.h>
 #endif
@@ -115,7 +122,7 @@ public:
             n -= step;
         }
     }
-    /// Whole remaining raw (compressed) file content; used by the libdeflate fast path.
+    /// Whole raw (compressed) file content; used by the libdeflate fast path.
     std::vector<unsigned char> read_raw_file() {
         std::vector<unsigned char> all(static_cast<std::size_t>(file_size_));
         std::rewind(file_.get());
@@ -188,6 +195,54 @@ private:
     std::vector<unsigned char> in_;
 };
 
+/// Read-only view of a whole file: mmap where available (no anonymous zero-filled pages, no copy), else read
+/// into memory. Used for the compressed input of the libdeflate back end.
+class mapped_file {
+public:
+    explicit mapped_file(const std::string& path) {
+#ifdef CTSPINE_DETAIL_HAVE_MMAP
+        int fd = ::open(path.c_str(), O_RDONLY);
+        if (fd >= 0) {
+            struct stat st {};
+            if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+                int flags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+                flags |= MAP_POPULATE;
+#endif
+                void* p = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, flags, fd, 0);
+                if (p != MAP_FAILED) {
+                    map_ = p;
+                    size_ = static_cast<std::size_t>(st.st_size);
+                    data_ = static_cast<const unsigned char*>(p);
+                }
+            }
+            ::close(fd);
+            if (map_) return;
+        }
+#endif
+        file_handle f(path, "rb");
+        copy_.resize(static_cast<std::size_t>(f.size()));
+        if (std::fread(copy_.data(), 1, copy_.size(), f.get()) != copy_.size()) throw error(errc::io, "read error", path);
+        data_ = copy_.data();
+        size_ = copy_.size();
+    }
+    ~mapped_file() {
+#ifdef CTSPINE_DETAIL_HAVE_MMAP
+        if (map_) ::munmap(map_, size_);
+#endif
+    }
+    mapped_file(const mapped_file&) = delete;
+    mapped_file& operator=(const mapped_file&) = delete;
+    const unsigned char* data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    void* map_ = nullptr;
+    const unsigned char* data_ = nullptr;
+    std::size_t size_ = 0;
+    std::vector<unsigned char> copy_;
+};
+
 /// True when a libdeflate back end is compiled in.
 inline constexpr bool have_libdeflate() noexcept {
 #ifdef CTSPINE_HAVE_LIBDEFLATE
@@ -202,11 +257,11 @@ inline constexpr bool have_libdeflate() noexcept {
 /// Returns false if the data decompress to a different size (caller falls back to streaming zlib for the
 /// precise error); throws errc::corrupt for invalid data.
 inline bool gunzip_exact_libdeflate(const unsigned char* in, std::size_t in_size, unsigned char* out, std::size_t out_size,
-                                    const std::string& path) {
+                                    const std::string& path, std::size_t in_pos = 0) {
     std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(libdeflate_alloc_decompressor(),
                                                                                      libdeflate_free_decompressor);
     if (!d) throw error(errc::out_of_memory, "libdeflate: cannot allocate decompressor", path);
-    std::size_t in_pos = 0, out_pos = 0;
+    std::size_t out_pos = 0;
     while (in_pos < in_size) {
         if (in[in_pos] == 0) {  // zero padding after the last member
             ++in_pos;
@@ -224,6 +279,21 @@ inline bool gunzip_exact_libdeflate(const unsigned char* in, std::size_t in_size
         out_pos += produced;
     }
     return out_pos == out_size;
+}
+
+/// If the first gzip member of `in` decompresses to exactly head_size bytes (as ctspine writes a .nii.gz: the
+/// header is its own member), store them in `head` and return the compressed offset of the next member;
+/// otherwise return 0 (the caller then decompresses the whole stream into one buffer).
+inline std::size_t gunzip_first_member_libdeflate(const unsigned char* in, std::size_t in_size, unsigned char* head,
+                                                   std::size_t head_size, const std::string& path) {
+    std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(libdeflate_alloc_decompressor(),
+                                                                                     libdeflate_free_decompressor);
+    if (!d) throw error(errc::out_of_memory, "libdeflate: cannot allocate decompressor", path);
+    std::size_t used_in = 0, produced = 0;
+    // With a head_size output buffer, a larger first member stops early with LIBDEFLATE_INSUFFICIENT_SPACE.
+    libdeflate_result r = libdeflate_gzip_decompress_ex(d.get(), in, in_size, head, head_size, &used_in, &produced);
+    if (r != LIBDEFLATE_SUCCESS || produced != head_size || used_in >= in_size) return 0;
+    return used_in;
 }
 #endif
 
@@ -260,6 +330,14 @@ public:
             p += step;
             n -= step;
         }
+    }
+    /// Close the current gzip member and start a new one (RFC 1952 §2.2: a gzip file is a series of members;
+    /// zlib, libdeflate, Python's gzip and nibabel read them as one stream). Lets a reader find where the
+    /// NIfTI header ends in the compressed data and decompress the voxels straight into their destination.
+    void end_member() {
+        if (!compress_) return;
+        pump(Z_FINISH);
+        if (deflateReset(&zs_) != Z_OK) throw error(errc::internal, "gzip: deflateReset failed", file_.path());
     }
     void finish() {
         if (compress_) pump(Z_FINISH);

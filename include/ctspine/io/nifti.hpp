@@ -551,7 +551,16 @@ void read_nifti_into(const std::string& path, volume_view<T> out, const nifti_re
     // whole stream is at most 2x the requested frame, else streaming avoids the memory.
     const std::uint64_t total = static_cast<std::uint64_t>(h.vox_offset) + frame_bytes * static_cast<std::uint64_t>(h.frames());
     if (src.is_gzip() && opt.use_libdeflate && total <= 2 * (skip + frame_bytes)) {
-        std::vector<unsigned char> comp = src.read_raw_file();
+        detail::mapped_file comp(data_path);
+        // Zero-copy case: a one-frame file whose header is its own gzip member (as write_nifti produces):
+        // the voxel member(s) decompress straight into the destination.
+        if (direct && h.frames() == 1 && h.vox_offset > 0) {
+            std::vector<unsigned char> head(static_cast<std::size_t>(h.vox_offset));
+            std::size_t at = detail::gunzip_first_member_libdeflate(comp.data(), comp.size(), head.data(), head.size(), data_path);
+            if (at > 0 && detail::gunzip_exact_libdeflate(comp.data(), comp.size(), reinterpret_cast<unsigned char*>(out.data()),
+                                                          static_cast<std::size_t>(frame_bytes), data_path, at))
+                return;
+        }
         auto raw = detail::allocate_uninit<unsigned char>(static_cast<index_t>(total));
         if (detail::gunzip_exact_libdeflate(comp.data(), comp.size(), raw.get(), static_cast<std::size_t>(total), data_path)) {
             const unsigned char* p = raw.get() + skip;
@@ -652,6 +661,7 @@ void write_nifti(const std::string& path, volume_view<const T> v, const nifti_wr
     if (!pair) {
         detail::byte_sink sink(path, gz, opt.level);
         sink.write(hdr, 352);  // header + 4-byte extender (no extensions)
+        sink.end_member();     // .nii.gz: header and voxels as two gzip members (zero-copy libdeflate reads)
         sink.write(v.data(), data_bytes);
         sink.finish();
     } else {
