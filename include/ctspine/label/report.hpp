@@ -14,7 +14,7 @@ namespace detail {
 inline std::string json_num(double x) {
     if (!std::isfinite(x)) return "null";
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6g", x);
+    std::snprintf(buf, sizeof buf, "%.10g", x);  // enough digits to reproduce centroids to ~1e-6 mm
     return buf;
 }
 inline std::string json_str(const std::string& s) {
