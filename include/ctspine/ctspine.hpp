@@ -23,3 +23,7 @@
 #include "ctspine/label/vertebrae.hpp"
 // nn: CPU 3D U-Net engine (PlainConvUNet / ResidualEncoderUNet) on ctspine's own blocked SIMD kernels
 #include "ctspine/nn/unet.hpp"
+// nn: nnU-Net sliding-window prediction (fp16 accumulation emulated with core/half.hpp); the segmentation pipeline
+// (ctspine/pipeline/segment.hpp) needs nlohmann_json through the model loader and is included separately
+#include "ctspine/core/half.hpp"
+#include "ctspine/nn/sliding_window.hpp"

@@ -9,7 +9,10 @@ Writes:
   sw_<name>.u16         fp16 bits of the sliding-window logits of a synthetic predictor (torch.half accumulators)
 The synthetic input and predictor are exact in float32 on both sides (see make_input / synthetic_net).
 
-Run with Debian's python3:  /usr/bin/python3 tests/reference/nnunet_predict_reference.py
+  demo_seg_<ct>.nii.gz  (--pipeline) the demo model's label maps of the shared spine CTs, computed by predict_case
+                        (the whole nnUNetv2_predict chain re-stated with numpy/skimage/torch)
+
+Run with Debian's python3:  /usr/bin/python3 tests/reference/nnunet_predict_reference.py [--pipeline]
 """
 import itertools
 import os
@@ -103,7 +106,76 @@ def synthetic_net(ncls):
     return net
 
 
+def predict_case(model_dir, ct_path):
+    """nnUNetv2_predict for one CT (nnunet-spec.md §4), fold 0, mirroring as the checkpoint says; returns the label
+    array in nibabel's (x, y, z) order. Uses dna_unet (torch) as the network, float32 on CPU."""
+    import json
+    import nibabel as nib
+    from skimage.transform import resize
+    from dna_unet import PlainConvUNet
+    plans = json.load(open(os.path.join(model_dir, "plans.json")))
+    cfg = plans["configurations"]["3d_fullres"]
+    ak = cfg["architecture"]["arch_kwargs"]
+    ck = torch.load(os.path.join(model_dir, "fold_0", "checkpoint_final.pth"), map_location="cpu", weights_only=False)
+    ncls = len(ck["init_args"]["dataset_json"]["labels"])
+    net = PlainConvUNet(1, ak["features_per_stage"], ak["kernel_sizes"], ak["strides"], ak["n_conv_per_stage"], ncls,
+                        ak["n_conv_per_stage_decoder"])
+    net.load_state_dict(ck["network_weights"])
+    net.eval()
+    img = nib.load(ct_path)
+    data = np.asarray(img.get_fdata(dtype=np.float32)).transpose(2, 1, 0)  # SimpleITK (z, y, x)
+    spacing = [abs(float(z)) for z in img.header.get_zooms()[:3]][::-1]
+    tf = plans["transpose_forward"]
+    data = data.transpose(tf)
+    spacing = [spacing[i] for i in tf]
+    shape_before = data.shape
+    nz = np.argwhere(data != 0)
+    lo, hi = (nz.min(0), nz.max(0) + 1) if len(nz) else (np.zeros(3, int), np.array(data.shape))
+    crop = data[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]].astype(np.float32).copy()
+    p = plans["foreground_intensity_properties_per_channel"]["0"]
+    np.clip(crop, p["percentile_00_5"], p["percentile_99_5"], out=crop)
+    crop -= p["mean"]
+    crop /= max(p["std"], 1e-8)
+    target = cfg["spacing"]
+    new_shape = [int(round(o / n * s)) for o, n, s in zip(spacing, target, crop.shape)]
+    sep = max(spacing) / min(spacing) > 3 or max(target) / min(target) > 3
+    assert not sep, "reference handles isotropic-enough cases only"
+    if list(new_shape) != list(crop.shape):
+        x = resize(crop.astype(float), new_shape, order=3, mode="edge", anti_aliasing=False).astype(np.float32)
+    else:
+        x = crop
+    mirror = ck["inference_allowed_mirroring_axes"]
+    with torch.no_grad():
+        logits = sliding_window(x[None], cfg["patch_size"], ncls, lambda t: net(t), 0.5,
+                                list(mirror) if mirror else None).numpy()
+    if list(new_shape) != list(crop.shape):
+        out = np.zeros((ncls, *crop.shape), np.float16)
+        for c in range(ncls):
+            out[c] = resize(logits[c].astype(float), crop.shape, order=1, mode="edge", anti_aliasing=False)
+        logits = out
+    seg = np.argmax(logits, 0)
+    full = np.zeros(shape_before, np.uint8)
+    full[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = seg
+    full = full.transpose(plans["transpose_backward"])
+    return full.transpose(2, 1, 0), img.affine
+
+
+def main_pipeline():
+    import nibabel as nib
+    root = os.path.normpath(os.path.join(HERE, "..", ".."))
+    model = os.path.join(root, "examples", "models", "demo_vertebrae", "nnUNetTrainer__nnUNetPlans__3d_fullres")
+    for name in ["example_ct_sm.nii.gz", "sub-ct_label-22_ct.nii.gz"]:
+        src = os.path.join(root, "..", "shared", "data", "spine", name)
+        seg, aff = predict_case(model, src)
+        out = os.path.join(OUT, "demo_seg_" + name)
+        nib.save(nib.Nifti1Image(seg.astype(np.uint8), aff), out)
+        print(out, np.unique(seg, return_counts=True))
+
+
 def main():
+    import sys
+    if "--pipeline" in sys.argv:
+        return main_pipeline()
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "steps.txt"), "w") as f:
         for size, patch, step in [(110, 64, 0.5), (64, 64, 0.5), (65, 64, 0.5), (200, 128, 0.5), (37, 24, 0.5),

@@ -1,0 +1,101 @@
+// ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] [--threads N]
+//                 [--fp32] | --input-dir DIR --output-dir DIR [--force] [--shard I/N]
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <ctspine/io/nifti.hpp>
+#include <ctspine/pipeline/segment.hpp>
+
+#include "cli.hpp"
+
+namespace {
+namespace fs = std::filesystem;
+
+bool ends_with(const std::string& s, const std::string& e) {
+    return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+}
+
+int run_segment(cli::args& a) {
+    const std::string model = a.value("--model");
+    if (model.empty()) throw std::invalid_argument("--model MODEL_DIR is required");
+    ctspine::model_load_options lo;
+    for (const auto& f : a.take_list("--folds")) lo.folds.push_back(f == "all" ? -1 : static_cast<int>(cli::to_long(f, "--folds")));
+    ctspine::segment_options so;
+    if (a.flag("--no-tta")) so.mirroring = false;
+    so.step_size = cli::to_double(a.value("--step", "0.5"), "--step");
+    so.threads = static_cast<int>(cli::to_long(a.value("--threads", "0"), "--threads"));
+    if (a.flag("--fp32")) so.fp16_accumulation = false;
+    const std::string in_dir = a.value("--input-dir"), out_dir = a.value("--output-dir");
+    const bool force = a.flag("--force");
+    const std::string shard = a.value("--shard");
+    auto pos = a.positional();
+
+    std::vector<std::pair<std::string, std::string>> jobs;
+    if (!in_dir.empty() || !out_dir.empty()) {
+        if (in_dir.empty() || out_dir.empty() || !pos.empty())
+            throw std::invalid_argument("batch mode needs --input-dir and --output-dir and no positional files");
+        std::vector<std::string> files;
+        for (const auto& e : fs::directory_iterator(in_dir)) {
+            const std::string n = e.path().filename().string();
+            if (ends_with(n, ".nii.gz") || ends_with(n, ".nii")) files.push_back(n);
+        }
+        std::sort(files.begin(), files.end());
+        long si = 0, sn = 1;
+        if (!shard.empty()) {
+            const auto slash = shard.find('/');
+            if (slash == std::string::npos) throw std::invalid_argument("--shard expects I/N");
+            si = cli::to_long(shard.substr(0, slash), "--shard");
+            sn = cli::to_long(shard.substr(slash + 1), "--shard");
+            if (sn < 1 || si < 0 || si >= sn) throw std::invalid_argument("--shard I/N needs 0 <= I < N");
+        }
+        fs::create_directories(out_dir);
+        for (size_t i = 0; i < files.size(); ++i) {
+            if (static_cast<long>(i % static_cast<size_t>(sn)) != si) continue;
+            std::string stem = files[i];
+            stem = stem.substr(0, stem.size() - (ends_with(stem, ".nii.gz") ? 7 : 4));
+            const fs::path out = fs::path(out_dir) / (stem + "_seg.nii.gz");
+            if (!force && fs::exists(out)) continue;
+            jobs.emplace_back((fs::path(in_dir) / files[i]).string(), out.string());
+        }
+    } else {
+        if (pos.size() != 2) throw std::invalid_argument("expected IN.nii.gz and OUT_seg.nii.gz");
+        if (!force && fs::exists(pos[1])) throw std::invalid_argument(pos[1] + " exists (use --force to overwrite)");
+        jobs.emplace_back(pos[0], pos[1]);
+    }
+
+    const ctspine::segmenter seg(model, lo);
+    const bool tty = isatty(fileno(stderr)) != 0;
+    for (const auto& [in, out] : jobs) {
+        if (tty)
+            so.progress = [&in](double f, std::string_view stage) {
+                std::cerr << "\r" << fs::path(in).filename().string() << " " << stage << " " << static_cast<int>(f * 100) << "%   "
+                          << std::flush;
+                return true;
+            };
+        const auto ct = ctspine::read_nifti<float>(in);
+        const auto labels = seg.segment(ct, so);
+        std::uint16_t mx = 0;
+        for (auto v : labels) mx = std::max(mx, v);
+        if (mx < 256) {
+            ctspine::volume<std::uint8_t> l8(labels.geometry());
+            std::transform(labels.begin(), labels.end(), l8.begin(), [](std::uint16_t v) { return static_cast<std::uint8_t>(v); });
+            ctspine::write_nifti(out, l8);
+        } else {
+            ctspine::write_nifti(out, labels);
+        }
+        if (tty) std::cerr << "\n";
+        std::cout << in << " -> " << out << "\n";
+    }
+    return 0;
+}
+
+CTSPINE_CLI_COMMAND("segment", "nnU-Net v2 segmentation of a CT with a model folder (CPU, nnU-Net-faithful)",
+                    "ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] "
+                    "[--threads N] [--fp32] [--force]\n  batch: --input-dir DIR --output-dir DIR [--force] [--shard I/N]",
+                    run_segment);
+
+}  // namespace
