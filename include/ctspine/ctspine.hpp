@@ -27,3 +27,11 @@
 // (ctspine/pipeline/segment.hpp) needs nlohmann_json through the model loader and is included separately
 #include "ctspine/core/half.hpp"
 #include "ctspine/nn/sliding_window.hpp"
+// io: PyTorch checkpoints (zip + restricted pickle, no dependencies); nnU-Net v2 model folders need nlohmann_json
+#include "ctspine/io/pickle.hpp"
+#include "ctspine/io/torch_checkpoint.hpp"
+#include "ctspine/io/zip_reader.hpp"
+#ifdef CTSPINE_HAVE_NLOHMANN_JSON
+#include "ctspine/io/nnunet_model.hpp"
+#include "ctspine/io/nnunet_plans.hpp"
+#endif
