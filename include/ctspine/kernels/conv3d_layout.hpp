@@ -41,7 +41,7 @@ public:
             buf_ = ctspine::detail::allocate_uninit<float>(n);
             capacity_ = n;
         }
-        std::memset(buf_.get(), 0, sizeof(float) * static_cast<size_t>(n));
+        if (n > 0) std::memset(buf_.get(), 0, sizeof(float) * static_cast<size_t>(n));  // an empty tensor has no buffer
     }
     index_t channels() const { return C_; }
     index_t cblocks() const { return blocks_of(C_); }
