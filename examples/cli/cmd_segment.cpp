@@ -7,7 +7,11 @@
 #include <filesystem>
 #include <iostream>
 
+#include <fstream>
+
 #include <ctspine/io/nifti.hpp>
+#include <ctspine/label/measurements.hpp>
+#include <ctspine/label/report.hpp>
 #include <ctspine/pipeline/segment.hpp>
 
 #include "cli.hpp"
@@ -17,6 +21,39 @@ namespace fs = std::filesystem;
 
 bool ends_with(const std::string& s, const std::string& e) {
     return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+}
+
+/// VerSe label of a model class named like "L1", "vertebrae_L1" or "T13" (dataset.json names); 0 if not a vertebra.
+std::uint16_t verse_label_of_class(const std::string& name) {
+    for (int k = 1; k <= 29; ++k) {
+        const auto v = static_cast<ctspine::vertebra>(k);
+        const std::string n = ctspine::vertebra_name(v);
+        if (name == n || ends_with(name, "_" + n)) {
+            auto l = ctspine::label_of(ctspine::label_scheme::verse, v);
+            return l ? static_cast<std::uint16_t>(*l) : 0;
+        }
+    }
+    return 0;
+}
+
+/// Per-vertebra report (VerSe numbering, named from the model's dataset.json) as JSON and/or CSV.
+void write_reports(const ctspine::segmenter& seg, const ctspine::volume<std::uint16_t>& labels, const ctspine::volume<float>& ct,
+                   const std::string& json, const std::string& csv) {
+    const auto names = seg.class_names();
+    std::vector<std::uint16_t> lut(names.size(), 0);
+    for (size_t c = 1; c < names.size(); ++c) lut[c] = verse_label_of_class(names[c]);
+    ctspine::volume<std::uint16_t> verse(labels.geometry());
+    for (ctspine::index_t n = 0; n < labels.size(); ++n) verse[n] = labels[n] < lut.size() ? lut[labels[n]] : 0;
+    ctspine::volume_view<const float> ctv = ct.view();
+    const auto rep = ctspine::measure_vertebrae<std::uint16_t>(verse.view(), ctspine::label_scheme::verse, &ctv);
+    auto put = [](const std::string& path, const std::string& text) {
+        std::ofstream f(path);
+        if (!(f << text)) throw ctspine::error(ctspine::errc::io, "cannot write report", path);
+    };
+    if (!json.empty()) put(json, ctspine::to_json(rep));
+    if (!csv.empty()) put(csv, ctspine::to_csv(rep));
+    for (const auto& v : rep.vertebrae) std::cout << "  " << v.name << ": " << v.voxels << " voxels, " << v.volume_mm3 / 1000.0 << " ml\n";
+    for (const auto& is : rep.issues) std::cout << "  issue: " << is.message << "\n";
 }
 
 int run_segment(cli::args& a) {
@@ -32,7 +69,10 @@ int run_segment(cli::args& a) {
     const std::string in_dir = a.value("--input-dir"), out_dir = a.value("--output-dir");
     const bool force = a.flag("--force");
     const std::string shard = a.value("--shard");
+    const std::string report_json = a.value("--report"), report_csv = a.value("--csv");
     auto pos = a.positional();
+    if ((!report_json.empty() || !report_csv.empty()) && (!in_dir.empty() || !out_dir.empty()))
+        throw std::invalid_argument("--report/--csv apply to a single case, not batch mode");
 
     std::vector<std::pair<std::string, std::string>> jobs;
     if (!in_dir.empty() || !out_dir.empty()) {
@@ -89,13 +129,14 @@ int run_segment(cli::args& a) {
         }
         if (tty) std::cerr << "\n";
         std::cout << in << " -> " << out << "\n";
+        if (!report_json.empty() || !report_csv.empty()) write_reports(seg, labels, ct, report_json, report_csv);
     }
     return 0;
 }
 
 CTSPINE_CLI_COMMAND("segment", "nnU-Net v2 segmentation of a CT with a model folder (CPU, nnU-Net-faithful)",
                     "ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] "
-                    "[--threads N] [--fp32] [--force]\n  batch: --input-dir DIR --output-dir DIR [--force] [--shard I/N]",
+                    "[--threads N] [--fp32] [--force] [--report report.json] [--csv report.csv]\n  batch: --input-dir DIR --output-dir DIR [--force] [--shard I/N]",
                     run_segment);
 
 }  // namespace

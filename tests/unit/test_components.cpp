@@ -14,15 +14,7 @@
 
 using namespace ctspine;
 
-namespace {
-template <class T>
-std::vector<T> read_raw(const std::string& path, size_t n) {
-    std::vector<T> v(n);
-    detail::byte_source src(path);  // gzip or plain
-    src.read_exact(v.data(), n * sizeof(T), "fixture");
-    return v;
-}
-}  // namespace
+using ctspine_test::read_raw;
 
 TEST_CASE("identical labels to scipy.ndimage.label for every case, connectivity and thread count") {
     std::ifstream f(ctspine_test::repo_data("label/cases.txt"));

@@ -15,14 +15,7 @@
 
 using namespace ctspine;
 
-namespace {
-std::vector<float> read_f32(const std::string& path, size_t n) {
-    std::vector<float> v(n);
-    detail::byte_source src(path);
-    src.read_exact(v.data(), n * 4, "fixture");
-    return v;
-}
-}  // namespace
+using ctspine_test::read_f32;
 
 TEST_CASE("CTNormalization is bitwise NumPy's float32 result; percentiles match np.percentile") {
     std::ifstream f(ctspine_test::repo_data("imgproc/ctnorm.txt"));
