@@ -33,15 +33,21 @@ inline index_t checked_mul(index_t a, index_t b, index_t limit = std::numeric_li
 }
 }  // namespace detail
 
-/// Number of voxels of `d`, checked: every extent ≥ 0 and the product ≤ max_voxels.
-inline index_t voxel_count(const dims3& d) {
+namespace detail {
+/// Product of extents, checked: every extent ≥ 0 and the product ≤ max_voxels (errc::size_limit otherwise).
+template <class Extents>
+index_t checked_extent_product(const Extents& extents) {
     index_t n = 1;
-    for (index_t e : d) {
-        if (e < 0) throw error(errc::size_limit, detail::cat("negative dimension ", e));
-        n = detail::checked_mul(n, e, max_voxels);
+    for (index_t e : extents) {
+        if (e < 0) throw error(errc::size_limit, cat("negative extent ", e));
+        n = checked_mul(n, e, max_voxels);
     }
     return n;
 }
+}  // namespace detail
+
+/// Number of voxels of `d`, checked: every extent ≥ 0 and the product ≤ max_voxels.
+inline index_t voxel_count(const dims3& d) { return detail::checked_extent_product(d); }
 
 /// Where a grid of voxels lies in the world.
 struct geometry {

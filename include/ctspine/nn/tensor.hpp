@@ -45,14 +45,7 @@ public:
         return buf_[((c * shape_[1] + d) * shape_[2] + h) * shape_[3] + w];
     }
 
-    static index_t count(const shape4& s) {
-        index_t n = 1;
-        for (index_t e : s) {
-            if (e < 0) throw error(errc::size_limit, detail::cat("tensor: negative extent ", e));
-            n = detail::checked_mul(n, e, max_voxels);
-        }
-        return n;
-    }
+    static index_t count(const shape4& s) { return ctspine::detail::checked_extent_product(s); }
 
 private:
     shape4 shape_{0, 0, 0, 0};
