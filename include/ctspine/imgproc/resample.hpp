@@ -19,6 +19,7 @@
 #include "ctspine/core/parallel.hpp"
 #include "ctspine/core/volume.hpp"
 #include "ctspine/kernels/resample_kernels.hpp"
+#include "ctspine/kernels/resample_linear.hpp"
 
 namespace ctspine {
 
@@ -174,8 +175,15 @@ inline geometry resampled_geometry(const geometry& g, const dims3& shape) { retu
 /// Resample into `out`, whose dims give the target shape (same field of view, grid-aligned as scipy.ndimage.zoom with
 /// grid_mode=True). The voxels are written; `out` is a view, so its world placement is the caller's:
 /// resampled_geometry(in.geometry(), out.dims()). Cubic is the scipy/skimage B-spline (order 3) with its prefilter.
+/// Linear with a float32 or integer output runs the float32 kernel (kernels/resample_linear.hpp: ~1e-7 relative to
+/// the float64 result; a convex combination of input values, so clip_to_input_range has nothing to clip beyond
+/// float32 rounding); a double output, nearest and cubic use the float64 separable path.
 template <class InT, class OutT>
 void resample_to_shape_into(volume_view<const InT> in, volume_view<OutT> out, const resample_options& opt = {}) {
+    if (opt.interp == interpolation::linear && !std::is_same_v<OutT, double>) {
+        detail::zoom3d_linear_f32<InT, OutT>(in.data(), in.dims(), out.data(), out.dims(), opt.threads);
+        return;
+    }
     const int o = static_cast<int>(opt.interp);
     detail::zoom_clip clip;
     clip.mode = opt.clip_to_input_range && o != 0 ? detail::zoom_clip::global : detail::zoom_clip::none;
