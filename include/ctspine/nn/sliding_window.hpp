@@ -13,6 +13,7 @@
 #pragma once
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -222,42 +223,55 @@ inline void predict_tile_with_mirroring(const tensor& tile, index_t num_classes,
     for (index_t i = 0; i < out.size(); ++i) o[i] /= div;
 }
 
-/// Sliding-window logits of one preprocessed case `input` (C_in, D, H, W) in nnU-Net's (transposed) axis order.
-/// Returns (num_classes, D, H, W) float32 tensor; with fp16_accumulation the values are exactly nnU-Net's fp16
-/// logits (every value representable in fp16). Steps: centred zero padding to the patch, tiles in nnU-Net's order
-/// (axis 0 outermost), per tile `pred = mirror_predict(tile) · g` (float32), `acc = fp16(float(acc) + pred)`,
-/// `n = fp16(float(n) + float(g))`; finally `fp16(float(acc)/float(n))`, padding cropped back.
-inline tensor predict_sliding_window(const tensor& input, const shape3i& patch, index_t num_classes,
-                                     const predictor_fn& net, const sliding_window_options& opt = {}) {
+namespace detail {
+
+/// Accumulators of one sliding-window pass (padded grid), before the division.
+struct sw_accumulators {
+    padding3 pad;
+    index_t vox = 0;                       ///< voxels of the padded grid
+    std::vector<std::uint16_t> acc16, n16;  ///< fp16 bits (fp16_accumulation)
+    std::vector<float> acc32, n32;          ///< float32 otherwise
+};
+
+/// The tile loop of predict_sliding_window: fills `a` (padded grid). No padded copy of the input is made when the
+/// image already covers the patch on every axis (tiles are then read straight from `input`).
+inline void sliding_window_accumulate(const tensor& input, const shape3i& patch, index_t num_classes, const predictor_fn& net,
+                                      const sliding_window_options& opt, sw_accumulators& a) {
     if (!net) throw error(errc::invalid_argument, "sliding window: no network given");
     if (num_classes <= 0) throw error(errc::invalid_argument, ctspine::detail::cat("sliding window: bad number of classes ", num_classes));
     const shape4& is = input.shape();
     const shape3i image{is[1], is[2], is[3]};
     for (index_t e : image)
         if (e <= 0) throw error(errc::invalid_argument, "sliding window: empty input");
-    const padding3 pad = compute_padding(image, patch);
-    const shape3i& P = pad.padded;
+    a.pad = compute_padding(image, patch);
+    const shape3i& P = a.pad.padded;
     std::array<std::vector<index_t>, 3> steps;
-    for (int a = 0; a < 3; ++a) steps[a] = compute_steps_for_sliding_window(P[a], patch[a], opt.step_size);
+    for (int ax = 0; ax < 3; ++ax) steps[ax] = compute_steps_for_sliding_window(P[ax], patch[ax], opt.step_size);
     const std::vector<std::uint16_t> g16 = compute_gaussian(patch);
     std::vector<float> g(g16.size());
     half_to_float_n(g16.data(), g.data(), g16.size());
 
-    // padded input (zeros outside the image)
-    tensor padded({is[0], P[0], P[1], P[2]}, 0.0f);
-    for (index_t c = 0; c < is[0]; ++c)
-        for (index_t d = 0; d < is[1]; ++d)
-            for (index_t h = 0; h < is[2]; ++h)
-                std::copy(input.data() + ((c * is[1] + d) * is[2] + h) * is[3],
-                          input.data() + ((c * is[1] + d) * is[2] + h) * is[3] + is[3],
-                          &padded(c, d + pad.below[0], h + pad.below[1], pad.below[2]));
+    // padded input (zeros outside the image), only when some axis is smaller than the patch
+    const bool needs_pad = P != image;
+    tensor padded;
+    if (needs_pad) {
+        padded = tensor({is[0], P[0], P[1], P[2]}, 0.0f);
+        for (index_t c = 0; c < is[0]; ++c)
+            for (index_t d = 0; d < is[1]; ++d)
+                for (index_t h = 0; h < is[2]; ++h)
+                    std::copy(input.data() + ((c * is[1] + d) * is[2] + h) * is[3],
+                              input.data() + ((c * is[1] + d) * is[2] + h) * is[3] + is[3],
+                              &padded(c, d + a.pad.below[0], h + a.pad.below[1], a.pad.below[2]));
+    }
+    const tensor& src = needs_pad ? padded : input;
 
     const index_t vox = P[0] * P[1] * P[2];
+    a.vox = vox;
     const bool h16 = opt.fp16_accumulation;
-    std::vector<std::uint16_t> acc16(h16 ? static_cast<size_t>(num_classes * vox) : 0, 0);
-    std::vector<std::uint16_t> n16(h16 ? static_cast<size_t>(vox) : 0, 0);
-    std::vector<float> acc32(h16 ? 0 : static_cast<size_t>(num_classes * vox), 0.0f);
-    std::vector<float> n32(h16 ? 0 : static_cast<size_t>(vox), 0.0f);
+    a.acc16.assign(h16 ? static_cast<size_t>(num_classes * vox) : 0, 0);
+    a.n16.assign(h16 ? static_cast<size_t>(vox) : 0, 0);
+    a.acc32.assign(h16 ? 0 : static_cast<size_t>(num_classes * vox), 0.0f);
+    a.n32.assign(h16 ? 0 : static_cast<size_t>(vox), 0.0f);
 
     const size_t n_tiles = steps[0].size() * steps[1].size() * steps[2].size();
     size_t done = 0;
@@ -270,8 +284,10 @@ inline tensor predict_sliding_window(const tensor& input, const shape3i& patch, 
             for (index_t s2 : steps[2]) {
                 for (index_t c = 0; c < is[0]; ++c)
                     for (index_t d = 0; d < patch[0]; ++d)
-                        for (index_t h = 0; h < patch[1]; ++h)
-                            std::copy(&padded(c, s0 + d, s1 + h, s2), &padded(c, s0 + d, s1 + h, s2) + patch[2], &tile(c, d, h, 0));
+                        for (index_t h = 0; h < patch[1]; ++h) {
+                            const float* row = src.data() + ((c * P[0] + s0 + d) * P[1] + s1 + h) * P[2] + s2;
+                            std::copy(row, row + patch[2], &tile(c, d, h, 0));
+                        }
                 predict_tile_with_mirroring(tile, num_classes, net, opt.mirror_axes, pred);
                 // pred *= gaussian (float32), stored first so no multiply-add contraction can merge it with the sum
                 parallel_for(opt.threads, num_classes, [&](std::ptrdiff_t c0, std::ptrdiff_t c1, int) {
@@ -289,42 +305,58 @@ inline tensor predict_sliding_window(const tensor& input, const shape3i& patch, 
                         const index_t dh = r % (patch[0] * patch[1]);
                         const index_t d = dh / patch[1], h = dh % patch[1];
                         const index_t dst = ((s0 + d) * P[1] + (s1 + h)) * P[2] + s2;
-                        const index_t src = (d * patch[1] + h) * patch[2];
+                        const index_t srci = (d * patch[1] + h) * patch[2];
                         const auto len = static_cast<size_t>(patch[2]);
                         if (c < num_classes) {
-                            const float* w = weighted.data() + c * tile_vox + src;
+                            const float* w = weighted.data() + c * tile_vox + srci;
                             if (h16)
-                                accumulate_half_n(acc16.data() + c * vox + dst, w, len);
+                                accumulate_half_n(a.acc16.data() + c * vox + dst, w, len);
                             else
-                                for (size_t i = 0; i < len; ++i) acc32[static_cast<size_t>(c * vox + dst) + i] += w[i];
+                                for (size_t i = 0; i < len; ++i) a.acc32[static_cast<size_t>(c * vox + dst) + i] += w[i];
                         } else {
-                            const float* w = g.data() + src;
+                            const float* w = g.data() + srci;
                             if (h16)
-                                accumulate_half_n(n16.data() + dst, w, len);
+                                accumulate_half_n(a.n16.data() + dst, w, len);
                             else
-                                for (size_t i = 0; i < len; ++i) n32[static_cast<size_t>(dst) + i] += w[i];
+                                for (size_t i = 0; i < len; ++i) a.n32[static_cast<size_t>(dst) + i] += w[i];
                         }
                     }
                 }, 4);
                 ++done;
                 ctspine::detail::report(opt.progress, static_cast<double>(done) / static_cast<double>(n_tiles), "sliding window");
             }
+}
 
+}  // namespace detail
+
+/// Sliding-window logits of one preprocessed case `input` (C_in, D, H, W) in nnU-Net's (transposed) axis order.
+/// Returns (num_classes, D, H, W) float32 tensor; with fp16_accumulation the values are exactly nnU-Net's fp16
+/// logits (every value representable in fp16). Steps: centred zero padding to the patch, tiles in nnU-Net's order
+/// (axis 0 outermost), per tile `pred = mirror_predict(tile) · g` (float32), `acc = fp16(float(acc) + pred)`,
+/// `n = fp16(float(n) + float(g))`; finally `fp16(float(acc)/float(n))`, padding cropped back.
+inline tensor predict_sliding_window(const tensor& input, const shape3i& patch, index_t num_classes,
+                                     const predictor_fn& net, const sliding_window_options& opt = {}) {
+    detail::sw_accumulators a;
+    detail::sliding_window_accumulate(input, patch, num_classes, net, opt, a);
+    const shape4& is = input.shape();
+    const shape3i& P = a.pad.padded;
+    const index_t vox = a.vox;
+    const bool h16 = opt.fp16_accumulation;
     // divide and crop the padding back
     tensor out({num_classes, is[1], is[2], is[3]});
     parallel_for(opt.threads, num_classes * is[1], [&](std::ptrdiff_t r0, std::ptrdiff_t r1, int) {
         for (std::ptrdiff_t r = r0; r < r1; ++r) {
             const index_t c = r / is[1], d = r % is[1];
             for (index_t h = 0; h < is[2]; ++h) {
-                const index_t base = ((d + pad.below[0]) * P[1] + (h + pad.below[1])) * P[2] + pad.below[2];
+                const index_t base = ((d + a.pad.below[0]) * P[1] + (h + a.pad.below[1])) * P[2] + a.pad.below[2];
                 float* o = &out(c, d, h, 0);
                 for (index_t w = 0; w < is[3]; ++w) {
                     const auto i = static_cast<size_t>(base + w);
                     if (h16) {
-                        const float q = half_bits_to_float(acc16[static_cast<size_t>(c * vox) + i]) / half_bits_to_float(n16[i]);
+                        const float q = half_bits_to_float(a.acc16[static_cast<size_t>(c * vox) + i]) / half_bits_to_float(a.n16[i]);
                         o[w] = half_bits_to_float(float_to_half_bits(q));
                     } else {
-                        o[w] = acc32[static_cast<size_t>(c * vox) + i] / n32[i];
+                        o[w] = a.acc32[static_cast<size_t>(c * vox) + i] / a.n32[i];
                     }
                 }
             }
@@ -335,6 +367,45 @@ inline tensor predict_sliding_window(const tensor& input, const shape3i& patch, 
             if (std::isinf(out.data()[i]))
                 throw error(errc::internal, "sliding window: fp16 logits overflowed (inf), as nnU-Net would raise");
     return out;
+}
+
+/// As predict_sliding_window with fp16 accumulation (opt.fp16_accumulation must be true), returning the logits as
+/// fp16 bits (num_classes, D, H, W) — nnU-Net keeps them as torch.half — at half the memory of the float tensor.
+/// The division happens in place in the accumulator, which is returned as is when no padding was needed.
+inline std::vector<std::uint16_t> predict_sliding_window_half(const tensor& input, const shape3i& patch, index_t num_classes,
+                                                              const predictor_fn& net, const sliding_window_options& opt = {}) {
+    if (!opt.fp16_accumulation)
+        throw error(errc::invalid_argument, "sliding window: predict_sliding_window_half needs fp16_accumulation");
+    detail::sw_accumulators a;
+    detail::sliding_window_accumulate(input, patch, num_classes, net, opt, a);
+    const shape4& is = input.shape();
+    const shape3i& P = a.pad.padded;
+    const index_t vox = a.vox;
+    const bool in_place = P == shape3i{is[1], is[2], is[3]};
+    std::vector<std::uint16_t> out;
+    if (!in_place) out.resize(static_cast<size_t>(num_classes * is[1] * is[2] * is[3]));
+    std::uint16_t* o = in_place ? a.acc16.data() : out.data();
+    std::atomic<bool> overflow{false};
+    parallel_for(opt.threads, num_classes * is[1], [&](std::ptrdiff_t r0, std::ptrdiff_t r1, int) {
+        bool of = false;
+        for (std::ptrdiff_t r = r0; r < r1; ++r) {
+            const index_t c = r / is[1], d = r % is[1];
+            for (index_t h = 0; h < is[2]; ++h) {
+                const index_t base = ((d + a.pad.below[0]) * P[1] + (h + a.pad.below[1])) * P[2] + a.pad.below[2];
+                std::uint16_t* orow = o + ((c * is[1] + d) * is[2] + h) * is[3];
+                for (index_t w = 0; w < is[3]; ++w) {
+                    const auto i = static_cast<size_t>(base + w);
+                    const float q = half_bits_to_float(a.acc16[static_cast<size_t>(c * vox) + i]) / half_bits_to_float(a.n16[i]);
+                    const std::uint16_t b = float_to_half_bits(q);
+                    of |= (b & 0x7fff) == 0x7c00;
+                    orow[w] = b;
+                }
+            }
+        }
+        if (of) overflow.store(true);
+    });
+    if (overflow) throw error(errc::internal, "sliding window: fp16 logits overflowed (inf), as nnU-Net would raise");
+    return in_place ? std::move(a.acc16) : out;
 }
 
 /// Fold ensembling as predict_logits_from_preprocessed_data: sum = first; sum += next (fp16 when fp16); sum /= n.
@@ -351,6 +422,18 @@ inline void finish_folds(tensor& sum, index_t n_folds, bool fp16) {
     const auto d = static_cast<float>(n_folds);
     for (index_t i = 0; i < sum.size(); ++i)
         s[i] = fp16 ? half_bits_to_float(float_to_half_bits(s[i] / d)) : s[i] / d;
+}
+
+/// accumulate_fold / finish_folds on fp16 bits (nnU-Net's torch.half fold sum: fp16(float(a) + float(b)), then
+/// fp16(float(sum) / n)).
+inline void accumulate_fold_half(std::vector<std::uint16_t>& sum, const std::vector<std::uint16_t>& next) {
+    if (sum.size() != next.size()) throw error(errc::shape_mismatch, "sliding window: fold logits differ in shape");
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] = float_to_half_bits(half_bits_to_float(sum[i]) + half_bits_to_float(next[i]));
+}
+inline void finish_folds_half(std::vector<std::uint16_t>& sum, index_t n_folds) {
+    if (n_folds <= 1) return;
+    const auto d = static_cast<float>(n_folds);
+    for (auto& v : sum) v = float_to_half_bits(half_bits_to_float(v) / d);
 }
 
 }  // namespace nn

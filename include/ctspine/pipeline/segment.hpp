@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,17 +22,9 @@
 #include "ctspine/imgproc/nnunet_resample.hpp"
 #include "ctspine/io/nnunet_model.hpp"
 #include "ctspine/nn/sliding_window.hpp"
+#include "ctspine/pipeline/probabilities.hpp"
 
 namespace ctspine {
-
-/// Options of segmenter::segment (nnUNetPredictor defaults).
-struct segment_options {
-    std::optional<bool> mirroring;  ///< nullopt = the checkpoint's inference_allowed_mirroring_axes (nnU-Net default on)
-    double step_size = 0.5;         ///< tile_step_size
-    bool fp16_accumulation = true;  ///< nnU-Net's torch.half accumulators (false: float32, not nnU-Net-identical)
-    int threads = 0;                ///< 0 = all hardware threads
-    progress_fn progress;           ///< fraction over the whole case; return false to cancel (errc::cancelled)
-};
 
 namespace detail {
 
@@ -50,19 +43,97 @@ inline std::uint16_t double_to_half_bits(double d) {
     return static_cast<std::uint16_t>(b | (std::signbit(d) ? 0x8000 : 0));
 }
 
-/// Permute a C-order 3-D array: out axis i = in axis perm[i].
-inline std::vector<float> transpose3(const float* in, const nnunet::shape3& s, const std::array<int, 3>& perm, nnunet::shape3& out_shape) {
-    for (int i = 0; i < 3; ++i) out_shape[static_cast<size_t>(i)] = s[static_cast<size_t>(perm[static_cast<size_t>(i)])];
-    std::vector<float> out(static_cast<size_t>(s[0] * s[1] * s[2]));
-    const std::array<index_t, 3> stride{s[1] * s[2], s[2], 1};
-    size_t q = 0;
-    for (index_t i = 0; i < out_shape[0]; ++i)
-        for (index_t j = 0; j < out_shape[1]; ++j)
-            for (index_t k = 0; k < out_shape[2]; ++k)
-                out[q++] = in[i * stride[static_cast<size_t>(perm[0])] + j * stride[static_cast<size_t>(perm[1])] +
-                              k * stride[static_cast<size_t>(perm[2])]];
-    return out;
+}  // namespace detail
+
+/// Options of segmenter::segment (nnUNetPredictor defaults).
+struct segment_options {
+    std::optional<bool> mirroring;  ///< nullopt = the checkpoint's inference_allowed_mirroring_axes (nnU-Net default on)
+    double step_size = 0.5;         ///< tile_step_size
+    bool fp16_accumulation = true;  ///< nnU-Net's torch.half accumulators (false: float32, not nnU-Net-identical)
+    int threads = 0;                ///< 0 = all hardware threads
+    progress_fn progress;           ///< fraction over the whole case; return false to cancel (errc::cancelled)
+    /// 0 = no limit. Otherwise segment() estimates its peak memory (segment_memory_estimate::peak_bytes) before any
+    /// large allocation and throws errc::size_limit if the estimate exceeds this many bytes.
+    std::size_t memory_limit_bytes = 0;
+};
+
+/// What one segmentation allocates, in bytes, per stage (the input CT not counted; the label map and, when asked
+/// for, the probability map are counted even when the caller supplies them; the networks' weights are not, their
+/// forward workspaces are — each fold's network keeps its workspace after its first tile).
+struct segment_memory_estimate {
+    std::size_t preprocess_bytes = 0;  ///< crop, resampled network input, resampling scratch
+    std::size_t predict_bytes = 0;     ///< network input, fp16 accumulators, tile buffers, workspaces, fold sum
+    std::size_t export_bytes = 0;      ///< fp16 logits, one exported channel and its resampling scratch, argmax state
+    std::size_t peak_bytes = 0;        ///< max of the three
+    std::array<index_t, 3> cropped_shape{0, 0, 0};  ///< nnU-Net axis order (after transpose_forward)
+    std::array<index_t, 3> network_shape{0, 0, 0};  ///< preprocessed shape the sliding window runs on
+};
+
+/// The sizes the estimate depends on (nnU-Net axis order after transpose_forward).
+struct segment_memory_inputs {
+    std::array<index_t, 3> image{0, 0, 0}, cropped{0, 0, 0}, network{0, 0, 0}, patch{0, 0, 0};
+    index_t num_classes = 0, folds = 1;
+    std::size_t network_workspace_bytes = 0;  ///< one fold's forward workspace (unet::peak_working_bytes)
+    bool fp16_accumulation = true, mirroring = true, probabilities = false;
+};
+
+/// Peak memory of segmenter::segment for the given sizes (the formulas follow the allocations in segment.hpp,
+/// nn/sliding_window.hpp and imgproc/resample.hpp's zoom3d; small per-thread buffers are left out).
+inline segment_memory_estimate estimate_segment_memory(const segment_memory_inputs& in) {
+    auto prod = [](const std::array<index_t, 3>& s) { return double(s[0]) * double(s[1]) * double(s[2]); };
+    const double N = prod(in.image), Nc = prod(in.cropped), Nn = prod(in.network), Pv = prod(in.patch);
+    std::array<index_t, 3> padded{};
+    for (size_t a = 0; a < 3; ++a) padded[a] = std::max(in.network[a], in.patch[a]);
+    const double Np = prod(padded), C = double(in.num_classes), F = double(in.folds);
+    const bool pads = padded != in.network;
+    const double lb = in.fp16_accumulation ? 2.0 : 4.0;  // bytes per stored logit
+    const double outputs = 2.0 * N + (in.probabilities ? 4.0 * C * N : 0.0);
+    const bool resample = in.cropped != in.network;
+    const double workspaces = F * double(in.network_workspace_bytes);
+    // zoom3d's float64 scratch: output x·y extents times the input z extent (our x = nnU-Net axis 2)
+    const double pre = outputs + (resample ? 4.0 * Nc + 4.0 * Nn + 8.0 * double(in.network[2]) * double(in.network[1]) * double(in.cropped[0])
+                                           : 4.0 * Nn);
+    const double tiles = (2.0 + (in.mirroring ? 4.0 : 2.0) * C) * 4.0 * Pv;
+    const double acc = in.fp16_accumulation ? 2.0 * C * Np + 2.0 * Np + (pads ? 2.0 * C * Nn : 0.0)
+                                            : 4.0 * C * Np + 4.0 * Np + 4.0 * C * Nn;
+    const double pred = outputs + 4.0 * Nn + (pads ? 4.0 * Np : 0.0) + acc + tiles + workspaces + (in.folds > 1 ? lb * C * Nn : 0.0);
+    const double exp = outputs + workspaces + lb * C * Nn + (in.fp16_accumulation ? 4.0 * Nn : 0.0) +
+                       (resample ? lb * Nc + 8.0 * double(in.cropped[2]) * double(in.cropped[1]) * double(in.network[0]) : 0.0) +
+                       (in.probabilities ? 0.0 : lb * Nc);
+    auto sz = [](double b) { return b >= 1.8e19 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(b); };
+    segment_memory_estimate e;
+    e.preprocess_bytes = sz(pre);
+    e.predict_bytes = sz(pred);
+    e.export_bytes = sz(exp);
+    e.peak_bytes = std::max({e.preprocess_bytes, e.predict_bytes, e.export_bytes});
+    e.cropped_shape = in.cropped;
+    e.network_shape = in.network;
+    return e;
 }
+
+namespace detail {
+
+/// fp16 output element of the export resampling: the float64 result rounded once to fp16, as NumPy's float64 ->
+/// float16 assignment into nnU-Net's fp16 array (nnunet-spec.md §4.4).
+struct half_out {
+    std::uint16_t bits = 0;
+    half_out() = default;
+    explicit half_out(double d) : bits(double_to_half_bits(d)) {}
+};
+inline float stored_value(const half_out& h) { return half_bits_to_float(h.bits); }
+inline float stored_value(float v) { return v; }
+
+/// One case's shapes and crop, in nnU-Net's transposed axis order.
+struct case_plan {
+    nnunet::shape3 sc{}, sn{};
+    nnunet::spacing3 spt{}, target{};
+    std::array<index_t, 3> lo{}, stride{};  ///< crop start; our linear-index stride of each transposed axis
+    std::array<index_t, 3> st{};            ///< transposed full shape
+    segment_memory_estimate mem;
+    index_t crop_index(index_t i, index_t j, index_t k) const {  // our linear index of crop voxel (i, j, k)
+        return (i + lo[0]) * stride[0] + (j + lo[1]) * stride[1] + (k + lo[2]) * stride[2];
+    }
+};
 
 }  // namespace detail
 
@@ -82,72 +153,167 @@ public:
         for (const auto& l : model_.dataset().labels) n.push_back(l.first);
         return n;
     }
+    index_t num_classes() const noexcept { return model_.configuration().network.num_classes; }
 
     /// Label map on the CT's own grid (same geometry), label value = argmax channel index.
     volume<std::uint16_t> segment(const volume<float>& ct, const segment_options& opt = {}) const {
+        const detail::case_plan plan = make_plan(ct, opt, false);
         volume<std::uint16_t> out(ct.geometry());
-        segment_into(ct, out.view(), opt);
+        run(ct, out.view(), nullptr, plan, opt);
         return out;
     }
 
-    /// As segment(), writing into a caller-supplied view with the CT's dims.
-    void segment_into(const volume<float>& ct, volume_view<std::uint16_t> out, const segment_options& opt = {}) const {
+    /// Label map and the softmax probabilities (nnU-Net --save_probabilities); with probabilities the label is the
+    /// argmax of the probabilities, as nnU-Net's convert_probabilities_to_segmentation does.
+    volume<std::uint16_t> segment(const volume<float>& ct, probability_map& probabilities, const segment_options& opt = {}) const {
+        const detail::case_plan plan = make_plan(ct, opt, true);
+        volume<std::uint16_t> out(ct.geometry());
+        probabilities.reset(ct.geometry(), num_classes());
+        run(ct, out.view(), probabilities.data.data(), plan, opt);
+        return out;
+    }
+
+    /// As segment(), writing into a caller-supplied view with the CT's dims; `probabilities` (optional) receives
+    /// num_classes() × ct.size() floats, class slowest (probability_map layout).
+    void segment_into(const volume<float>& ct, volume_view<std::uint16_t> out, const segment_options& opt = {},
+                      float* probabilities = nullptr) const {
         if (out.dims() != ct.dims()) throw error(errc::shape_mismatch, "segment: output dims differ from the CT's");
+        const detail::case_plan plan = make_plan(ct, opt, probabilities != nullptr);
+        run(ct, out, probabilities, plan, opt);
+    }
+
+    /// Memory segment() will need for this CT (its non-zero bounding box, as the crop uses).
+    segment_memory_estimate estimate_memory(const volume<float>& ct, const segment_options& opt = {}, bool probabilities = false) const {
+        segment_options o = opt;
+        o.memory_limit_bytes = 0;
+        return make_plan(ct, o, probabilities).mem;
+    }
+    /// Worst case (no cropping) for a CT of `dims` voxels of `spacing_mm`, without reading one.
+    segment_memory_estimate estimate_memory(const dims3& dims, const std::array<double, 3>& spacing_mm, const segment_options& opt = {},
+                                            bool probabilities = false) const {
+        detail::case_plan p;
+        init_plan_shapes(dims, spacing_mm, {0, 0, 0}, {dims[2], dims[1], dims[0]}, p);
+        return estimate_for(p, opt, probabilities);
+    }
+
+private:
+    /// Shapes of a case whose non-zero bbox is [lo_o, hi_o) in nnU-Net's original (z, y, x) order.
+    void init_plan_shapes(const dims3& d, const std::array<double, 3>& sp, const std::array<index_t, 3>& lo_o,
+                          const std::array<index_t, 3>& hi_o, detail::case_plan& p) const {
+        for (index_t e : d)
+            if (e <= 0) throw error(errc::invalid_argument, "segment: empty CT");
+        const auto& tf = model_.plans().transpose_forward;
+        const std::array<index_t, 3> s_nn{d[2], d[1], d[0]};
+        const nnunet::spacing3 sp_nn{sp[2], sp[1], sp[0]};
+        const std::array<index_t, 3> stride_o{d[0] * d[1], d[0], 1};
+        for (size_t i = 0; i < 3; ++i) {
+            const auto a = static_cast<size_t>(tf[i]);
+            p.st[i] = s_nn[a];
+            p.spt[i] = sp_nn[a];
+            p.stride[i] = stride_o[a];
+            p.lo[i] = lo_o[a];
+            p.sc[i] = hi_o[a] - lo_o[a];
+        }
         const auto& cfg = model_.configuration();
-        const auto& plans = model_.plans();
+        p.target = {cfg.spacing[0], cfg.spacing[1], cfg.spacing[2]};
+        p.sn = nnunet::compute_new_shape(p.sc, p.spt, p.target);
+        for (index_t e : p.sn)
+            if (e <= 0) throw error(errc::invalid_argument, "segment: the CT resamples to an empty network input");
+    }
+
+    segment_memory_estimate estimate_for(const detail::case_plan& p, const segment_options& opt, bool probabilities) const {
+        const auto& cfg = model_.configuration();
+        segment_memory_inputs mi;
+        mi.image = p.st;
+        mi.cropped = p.sc;
+        mi.network = p.sn;
+        mi.patch = {cfg.patch_size[0], cfg.patch_size[1], cfg.patch_size[2]};
+        mi.num_classes = num_classes();
+        mi.folds = static_cast<index_t>(model_.networks().size());
+        mi.network_workspace_bytes = model_.networks().front().peak_working_bytes(mi.patch);
+        mi.fp16_accumulation = opt.fp16_accumulation;
+        mi.mirroring = opt.mirroring.value_or(true) && model_.mirror_axes() && !model_.mirror_axes()->empty();
+        mi.probabilities = probabilities;
+        return estimate_segment_memory(mi);
+    }
+
+    /// Non-zero bbox, shapes, memory estimate and the limit check — before any large allocation.
+    detail::case_plan make_plan(const volume<float>& ct, const segment_options& opt, bool probabilities) const {
         const dims3 d = ct.dims();
         for (index_t e : d)
             if (e <= 0) throw error(errc::invalid_argument, "segment: empty CT");
+        // crop_to_nonzero's bbox (half-open; all-zero -> full extent), per z slice, then merged (deterministic)
+        std::vector<std::array<index_t, 5>> per_z(static_cast<size_t>(d[2]));
+        parallel_for(opt.threads, d[2], [&](std::ptrdiff_t z0, std::ptrdiff_t z1, int) {
+            for (std::ptrdiff_t z = z0; z < z1; ++z) {
+                std::array<index_t, 5> b{d[0], d[1], 0, 0, 0};  // lo x, lo y, hi x, hi y, any non-zero
+                const float* sl = ct.data() + z * d[0] * d[1];
+                for (index_t y = 0; y < d[1]; ++y)
+                    for (index_t x = 0; x < d[0]; ++x)
+                        if (sl[y * d[0] + x] != 0.0f) {
+                            b[0] = std::min(b[0], x), b[1] = std::min(b[1], y);
+                            b[2] = std::max(b[2], x + 1), b[3] = std::max(b[3], y + 1), b[4] = 1;
+                        }
+                per_z[static_cast<size_t>(z)] = b;
+            }
+        }, 1);
+        std::array<index_t, 3> lo_o{d[2], d[1], d[0]}, hi_o{0, 0, 0};  // nnU-Net (z, y, x)
+        for (index_t z = 0; z < d[2]; ++z) {
+            const auto& b = per_z[static_cast<size_t>(z)];
+            if (!b[4]) continue;
+            lo_o = {std::min(lo_o[0], z), std::min(lo_o[1], b[1]), std::min(lo_o[2], b[0])};
+            hi_o = {std::max(hi_o[0], z + 1), std::max(hi_o[1], b[3]), std::max(hi_o[2], b[2])};
+        }
+        if (hi_o[0] == 0) lo_o = {0, 0, 0}, hi_o = {d[2], d[1], d[0]};
+        detail::case_plan p;
+        init_plan_shapes(d, ct.spacing_mm(), lo_o, hi_o, p);
+        p.mem = estimate_for(p, opt, probabilities);
+        if (opt.memory_limit_bytes && p.mem.peak_bytes > opt.memory_limit_bytes)
+            throw error(errc::size_limit,
+                        ctspine::detail::cat("segment: needs about ", p.mem.peak_bytes >> 20, " MiB (", p.mem.peak_bytes, " bytes: preprocess ",
+                                             p.mem.preprocess_bytes, ", predict ", p.mem.predict_bytes, ", export ", p.mem.export_bytes,
+                                             "), more than the memory limit of ", opt.memory_limit_bytes >> 20, " MiB (",
+                                             opt.memory_limit_bytes, " bytes)"),
+                        "", "memory_limit_bytes", std::to_string(opt.memory_limit_bytes));
+        return p;
+    }
+
+    void run(const volume<float>& ct, volume_view<std::uint16_t> out, float* probs, const detail::case_plan& p,
+             const segment_options& opt) const {
+        const auto& cfg = model_.configuration();
         auto stage = [&](double f, const char* what) { ctspine::detail::report(opt.progress, f, what); };
         stage(0.0, "preprocess");
+        const nnunet::shape3& sc = p.sc;
+        const nnunet::shape3& sn = p.sn;
+        const index_t n_cls = num_classes();
 
-        // 1. nnU-Net array (z, y, x) + transpose_forward
-        const nnunet::shape3 s_nn{d[2], d[1], d[0]};
-        const nnunet::spacing3 sp_nn{ct.spacing_mm()[2], ct.spacing_mm()[1], ct.spacing_mm()[0]};
-        nnunet::shape3 st;
-        std::vector<float> data = detail::transpose3(ct.data(), s_nn, plans.transpose_forward, st);
-        nnunet::spacing3 spt;
-        for (int i = 0; i < 3; ++i) spt[static_cast<size_t>(i)] = sp_nn[static_cast<size_t>(plans.transpose_forward[static_cast<size_t>(i)])];
-
-        // 2. crop to the non-zero bbox (half-open; all-zero -> full extent)
-        std::array<index_t, 3> lo{st[0], st[1], st[2]}, hi{0, 0, 0};
-        {
-            size_t q = 0;
-            for (index_t i = 0; i < st[0]; ++i)
-                for (index_t j = 0; j < st[1]; ++j)
-                    for (index_t k = 0; k < st[2]; ++k, ++q)
-                        if (data[q] != 0.0f) {
-                            lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
-                            hi = {std::max(hi[0], i + 1), std::max(hi[1], j + 1), std::max(hi[2], k + 1)};
-                        }
-            if (hi[0] == 0) lo = {0, 0, 0}, hi = {st[0], st[1], st[2]};
-        }
-        const nnunet::shape3 sc{hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]};
-        std::vector<float> crop(static_cast<size_t>(sc[0] * sc[1] * sc[2]));
-        for (index_t i = 0; i < sc[0]; ++i)
-            for (index_t j = 0; j < sc[1]; ++j)
-                std::copy_n(data.data() + ((i + lo[0]) * st[1] + (j + lo[1])) * st[2] + lo[2], sc[2],
-                            crop.data() + (i * sc[1] + j) * sc[2]);
-        data.clear();
-        data.shrink_to_fit();
-
-        // 3. CTNormalization (float32, in place)
-        const auto& ip = plans.foreground_intensity_properties.at(0);
-        ct_normalization norm{ip.percentile_00_5, ip.percentile_99_5, ip.mean, ip.std};
-        ct_normalize(crop.data(), crop.data(), static_cast<index_t>(crop.size()), norm, opt.threads);
-
+        // 1-2. transpose + crop in one gather from the CT; 3. CTNormalization (float32, in place);
         // 4. resample to the configuration spacing (order 3, order_z 0, separate-z rule)
-        const nnunet::spacing3 target{cfg.spacing[0], cfg.spacing[1], cfg.spacing[2]};
-        const nnunet::shape3 sn = nnunet::compute_new_shape(sc, spt, target);
+        const auto& ip = model_.plans().foreground_intensity_properties.at(0);
+        const ct_normalization norm{ip.percentile_00_5, ip.percentile_99_5, ip.mean, ip.std};
         nn::tensor input({1, sn[0], sn[1], sn[2]});
-        nnunet::resample_data_or_seg_to_shape<float, float>(crop.data(), sc, input.data(), sn, spt, target,
-                                                            cfg.resampling_data.order, cfg.resampling_data.order_z,
-                                                            cfg.resampling_data.force_separate_z, opt.threads);
-        crop.clear();
-        crop.shrink_to_fit();
+        {
+            const bool resample = sc != sn;
+            std::vector<float> crop_buf(resample ? static_cast<size_t>(sc[0] * sc[1] * sc[2]) : 0);
+            float* crop = resample ? crop_buf.data() : input.data();
+            const float* src = ct.data();
+            parallel_for(opt.threads, sc[0], [&](std::ptrdiff_t i0, std::ptrdiff_t i1, int) {
+                for (std::ptrdiff_t i = i0; i < i1; ++i)
+                    for (index_t j = 0; j < sc[1]; ++j) {
+                        float* o = crop + (i * sc[1] + j) * sc[2];
+                        const index_t base = p.crop_index(i, j, 0);
+                        for (index_t k = 0; k < sc[2]; ++k) o[k] = src[base + k * p.stride[2]];
+                    }
+            }, 1);
+            ct_normalize(crop, crop, sc[0] * sc[1] * sc[2], norm, opt.threads);
+            if (resample)
+                nnunet::resample_data_or_seg_to_shape<float, float>(crop, sc, input.data(), sn, p.spt, p.target, cfg.resampling_data.order,
+                                                                    cfg.resampling_data.order_z, cfg.resampling_data.force_separate_z,
+                                                                    opt.threads);
+        }
         stage(0.05, "preprocess");
 
-        // 5. sliding window per fold, fold averaging
+        // 5. sliding window per fold, fold averaging (fp16 halves as nnU-Net's torch.half, or float32)
         nn::sliding_window_options so;
         so.step_size = opt.step_size;
         so.fp16_accumulation = opt.fp16_accumulation;
@@ -156,9 +322,9 @@ public:
         if (mirror && model_.mirror_axes()) so.mirror_axes = *model_.mirror_axes();
         const auto& nets = model_.networks();
         const auto n_folds = static_cast<double>(nets.size());
-        const index_t n_cls = cfg.network.num_classes;
         const nn::shape3i patch{cfg.patch_size[0], cfg.patch_size[1], cfg.patch_size[2]};
-        nn::tensor logits;
+        std::vector<std::uint16_t> logits16;
+        nn::tensor logits32;
         for (size_t f = 0; f < nets.size(); ++f) {
             if (opt.progress)
                 so.progress = [&, f](double fr, std::string_view) {
@@ -166,50 +332,88 @@ public:
                 };
             const nn::unet& net = nets[f];
             const int threads = opt.threads;
-            nn::tensor lf = nn::predict_sliding_window(
-                input, patch, n_cls, [&net, threads](const nn::tensor& in, nn::tensor& o) { net.forward(in, o, threads); }, so);
-            if (f == 0) logits = std::move(lf);
-            else nn::accumulate_fold(logits, lf, opt.fp16_accumulation);
-        }
-        nn::finish_folds(logits, static_cast<index_t>(nets.size()), opt.fp16_accumulation);
-        stage(0.9, "export");
-
-        // 6. export: logits back to the cropped shape (order 1, separate-z rule), stored as fp16 (one rounding)
-        const index_t nc_vox = sc[0] * sc[1] * sc[2];
-        std::vector<std::uint16_t> lab(static_cast<size_t>(nc_vox), 0);
-        {
-            std::vector<float> best(static_cast<size_t>(nc_vox), 0.0f);
-            std::vector<double> tmp(static_cast<size_t>(nc_vox));
-            for (index_t c = 0; c < n_cls; ++c) {
-                nnunet::resample_data_or_seg_to_shape<float, double>(logits.channel(c), sn, tmp.data(), sc, target, spt,
-                                                                     cfg.resampling_probabilities.order,
-                                                                     cfg.resampling_probabilities.order_z,
-                                                                     cfg.resampling_probabilities.force_separate_z, opt.threads);
-                for (index_t i = 0; i < nc_vox; ++i) {
-                    const float v = opt.fp16_accumulation ? half_bits_to_float(detail::double_to_half_bits(tmp[static_cast<size_t>(i)]))
-                                                          : static_cast<float>(tmp[static_cast<size_t>(i)]);
-                    if (c == 0 || v > best[static_cast<size_t>(i)]) {  // np.argmax: first maximum wins
-                        best[static_cast<size_t>(i)] = v;
-                        lab[static_cast<size_t>(i)] = static_cast<std::uint16_t>(c);
-                    }
-                }
+            auto fwd = [&net, threads](const nn::tensor& in, nn::tensor& o) { net.forward(in, o, threads); };
+            if (opt.fp16_accumulation) {
+                std::vector<std::uint16_t> lf = nn::predict_sliding_window_half(input, patch, n_cls, fwd, so);
+                if (f == 0) logits16 = std::move(lf);
+                else nn::accumulate_fold_half(logits16, lf);
+            } else {
+                nn::tensor lf = nn::predict_sliding_window(input, patch, n_cls, fwd, so);
+                if (f == 0) logits32 = std::move(lf);
+                else nn::accumulate_fold(logits32, lf, false);
             }
         }
+        if (opt.fp16_accumulation) nn::finish_folds_half(logits16, static_cast<index_t>(nets.size()));
+        else nn::finish_folds(logits32, static_cast<index_t>(nets.size()), false);
+        input = nn::tensor();
+        stage(0.9, "export");
 
-        // 7. uncrop (background outside the bbox) and transpose back
-        std::vector<float> full(static_cast<size_t>(st[0] * st[1] * st[2]), 0.0f);
-        for (index_t i = 0; i < sc[0]; ++i)
-            for (index_t j = 0; j < sc[1]; ++j)
-                for (index_t k = 0; k < sc[2]; ++k)
-                    full[static_cast<size_t>(((i + lo[0]) * st[1] + (j + lo[1])) * st[2] + k + lo[2])] =
-                        static_cast<float>(lab[static_cast<size_t>((i * sc[1] + j) * sc[2] + k)]);
-        nnunet::shape3 sb;
-        const std::vector<float> back = detail::transpose3(full.data(), st, plans.transpose_backward, sb);
-        if (sb != s_nn) throw error(errc::model_format, "segment: transpose_backward does not invert transpose_forward");
-        std::uint16_t* o = out.data();
-        for (size_t i = 0; i < back.size(); ++i) o[i] = static_cast<std::uint16_t>(back[i]);
-        out.geometry() = ct.geometry();
+        // 6-7. export per channel: logits back to the cropped shape (order 1, separate-z rule; fp16 stored with one
+        // rounding), argmax (first maximum) or softmax, written straight onto the CT's grid (uncrop + transpose back)
+        if (opt.fp16_accumulation) export_logits<detail::half_out>(logits16.data(), nullptr, out, probs, p, opt);
+        else export_logits<float>(nullptr, &logits32, out, probs, p, opt);
         stage(1.0, "done");
+    }
+
+    template <class Out>
+    void export_logits(const std::uint16_t* l16, const nn::tensor* l32, volume_view<std::uint16_t> out, float* probs,
+                       const detail::case_plan& p, const segment_options& opt) const {
+        const auto& cfg = model_.configuration();
+        const nnunet::shape3& sc = p.sc;
+        const nnunet::shape3& sn = p.sn;
+        const index_t n_cls = num_classes();
+        const index_t N = out.size(), nn_vox = sn[0] * sn[1] * sn[2], nc_vox = sc[0] * sc[1] * sc[2];
+        const bool resample = sc != sn;
+        std::fill(out.begin(), out.end(), std::uint16_t(0));
+        if (probs) {  // outside the crop: background probability 1 (revert_cropping_on_probabilities)
+            std::fill(probs, probs + N, 1.0f);
+            std::fill(probs + N, probs + n_cls * N, 0.0f);
+        }
+        std::vector<float> chan(l16 ? static_cast<size_t>(nn_vox) : 0);
+        std::vector<Out> tmp(resample ? static_cast<size_t>(nc_vox) : 0);
+        std::vector<Out> best(probs ? 0 : static_cast<size_t>(nc_vox));
+        std::uint16_t* o = out.data();
+        for (index_t c = 0; c < n_cls; ++c) {
+            const float* src = l16 ? chan.data() : l32->channel(c);
+            if (l16) half_to_float_n(l16 + c * nn_vox, chan.data(), static_cast<size_t>(nn_vox));
+            if (resample)
+                nnunet::resample_data_or_seg_to_shape<float, Out>(src, sn, tmp.data(), sc, p.target, p.spt, cfg.resampling_probabilities.order,
+                                                                  cfg.resampling_probabilities.order_z,
+                                                                  cfg.resampling_probabilities.force_separate_z, opt.threads);
+            parallel_for(opt.threads, sc[0], [&](std::ptrdiff_t i0, std::ptrdiff_t i1, int) {
+                for (std::ptrdiff_t i = i0; i < i1; ++i)
+                    for (index_t j = 0; j < sc[1]; ++j) {
+                        const index_t q0 = (i * sc[1] + j) * sc[2];
+                        const index_t base = p.crop_index(i, j, 0);
+                        for (index_t k = 0; k < sc[2]; ++k) {
+                            const auto q = static_cast<size_t>(q0 + k);
+                            const float v = resample ? detail::stored_value(tmp[q]) : src[q];
+                            const index_t m = base + k * p.stride[2];
+                            if (probs) {
+                                probs[c * N + m] = v;
+                            } else if (c == 0 || v > detail::stored_value(best[q])) {  // np.argmax: first maximum wins
+                                best[q] = Out(static_cast<double>(v));
+                                o[m] = static_cast<std::uint16_t>(c);
+                            }
+                        }
+                    }
+            }, 1);
+            ctspine::detail::report(opt.progress, 0.9 + 0.09 * static_cast<double>(c + 1) / static_cast<double>(n_cls), "export");
+        }
+        if (!probs) return;
+        // softmax over channels (torch.softmax(logits.float(), 0)); label = argmax of the probabilities (first maximum)
+        parallel_for(opt.threads, sc[0], [&](std::ptrdiff_t i0, std::ptrdiff_t i1, int) {
+            for (std::ptrdiff_t i = i0; i < i1; ++i)
+                for (index_t j = 0; j < sc[1]; ++j)
+                    for (index_t k = 0; k < sc[2]; ++k) {
+                        const index_t m = p.crop_index(i, j, k);
+                        softmax_strided(probs + m, n_cls, N);
+                        index_t arg = 0;
+                        for (index_t c = 1; c < n_cls; ++c)
+                            if (probs[c * N + m] > probs[arg * N + m]) arg = c;
+                        o[m] = static_cast<std::uint16_t>(arg);
+                    }
+        }, 1);
     }
 
 private:
@@ -225,6 +429,12 @@ private:
         if (model_.dataset().has_regions)
             throw error(errc::unsupported, "segment: region-based models are not supported", model_.folder());
         if (model_.networks().empty()) throw error(errc::model_format, "segment: no networks loaded", model_.folder());
+        const auto& tf = model_.plans().transpose_forward;
+        const auto& tb = model_.plans().transpose_backward;
+        for (size_t i = 0; i < 3; ++i)  // both are permutations (checked by the plans reader); tf[tb[i]] == i
+            if (tf[static_cast<size_t>(tb[i])] != static_cast<int>(i))
+                throw error(errc::model_format, "segment: transpose_backward does not invert transpose_forward", model_.folder(),
+                            "transpose_backward");
     }
 
     nnunet_model model_;
