@@ -2,8 +2,11 @@
 // tests/reference/make_nifti_fixtures.py; the write round trip calls nibabel live when it is installed).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -100,6 +103,79 @@ TEST_CASE("every fixture and shared file reads as nibabel reads it") {
     }
     MESSAGE("checked " << checked << " files, skipped " << skipped << " (no ../shared/data)");
     CHECK(checked >= 30);
+}
+
+namespace {
+/// Read `path` as its stored type S through every path (read_nifti: the libdeflate zero-copy decode into a buffer
+/// with the header in front for .gz; read_nifti_into a caller's volume; zlib streaming) and check each against
+/// nibabel's figures.
+template <class S>
+void check_stored_type_paths(const ctspine_test::nifti_expectation& e, const std::string& path, std::int64_t frame) {
+    nifti_read_options ld, z;
+    ld.apply_scaling = z.apply_scaling = false;
+    ld.frame = z.frame = frame;
+    z.use_libdeflate = false;
+    // Bitwise comparisons: float files may hold NaN.
+    auto same = [](const volume<S>& x, const volume<S>& y) {
+        return x.size() == y.size() && std::memcmp(x.data(), y.data(), static_cast<std::size_t>(x.size()) * sizeof(S)) == 0;
+    };
+    auto as_double = [](const volume<S>& v) {
+        volume<double> d(v.geometry());
+        std::transform(v.begin(), v.end(), d.begin(), [](S x) { return static_cast<double>(x); });
+        return d;
+    };
+    volume<S> a = read_nifti<S>(path, ld);
+    check_against(e, as_double(a), a.ijk_to_ras());
+    volume<S> b = read_nifti<S>(path, z);
+    CHECK(same(a, b));
+    volume<S> c(a.geometry(), S(0));
+    read_nifti_into<S>(path, c.view(), ld);
+    CHECK(same(a, c));
+    // The zero-copy buffer is a normal volume: 64-byte aligned, copyable, movable.
+    CHECK(reinterpret_cast<std::uintptr_t>(a.data()) % 64 == 0);
+    volume<S> copy = a;
+    volume<S> moved = std::move(a);
+    CHECK(same(copy, moved));
+}
+}  // namespace
+
+TEST_CASE("stored-type reads through every back end match nibabel (unscaled files)") {
+    int checked = 0;
+    for (const auto& e : expectations()) {
+        if (!e.orient_code.empty() || !e.ok) continue;
+        std::string rel = e.rel;
+        std::int64_t frame = 0;
+        if (auto hash = rel.find('#'); hash != std::string::npos) {
+            frame = std::stoll(rel.substr(hash + 1));
+            rel = rel.substr(0, hash);
+        }
+        std::string path = resolve(rel);
+        if (path.empty()) continue;
+        nifti_header h = read_nifti_header(path);
+        if (h.has_scaling()) continue;  // nibabel's figures are of the scaled data
+        INFO("file " << e.rel);
+        detail::dispatch_stored<double>(h.datatype, [&](auto s) { check_stored_type_paths<decltype(s)>(e, path, frame); });
+        ++checked;
+    }
+    MESSAGE("stored-type paths checked on " << checked << " files");
+    CHECK(checked >= 20);
+}
+
+TEST_CASE("large buffers: huge-page aligned, prefix room in front, freed correctly") {
+    // 3 MiB: above detail::huge_page_bytes, so 2 MiB aligned; the prefix is rounded up to 64 bytes.
+    auto big = detail::allocate_uninit<std::int16_t>(3 << 19, 352);
+    CHECK(reinterpret_cast<std::uintptr_t>(big.get()) % 64 == 0);
+    CHECK((reinterpret_cast<std::uintptr_t>(big.get()) - 384) % detail::huge_page_bytes == 0);
+    big[0] = 1;
+    big[(3 << 19) - 1] = 2;
+    reinterpret_cast<unsigned char*>(big.get())[-352] = 3;  // the prefix room is writable
+    auto small = detail::allocate_uninit<float>(10);
+    CHECK(reinterpret_cast<std::uintptr_t>(small.get()) % 64 == 0);
+    geometry g;
+    g.dims = {1024, 768, 2};
+    volume<std::int16_t> v(g, std::move(big));
+    CHECK(v[0] == 1);
+    CHECK_THROWS_AS(volume<std::int16_t>(g, std::unique_ptr<std::int16_t[], detail::aligned_deleter<std::int16_t>>()), ctspine::error);
 }
 
 TEST_CASE("zlib and libdeflate back ends agree") {

@@ -32,6 +32,37 @@ TEST_CASE("every malformed file is rejected with ctspine::error") {
     CHECK(n >= 20);
 }
 
+TEST_CASE("every malformed file is rejected when read as its stored type (zero-copy decode paths)") {
+    std::ifstream list(ctspine_test::repo_data("nifti/bad_files.txt"));
+    std::string name;
+    int n = 0;
+    while (std::getline(list, name)) {
+        if (name.empty()) continue;
+        std::string path = ctspine_test::repo_data("nifti/bad/" + name).string();
+        INFO(name);
+        int dt = 0;
+        try {
+            dt = read_nifti_header(path).datatype;
+        } catch (const ctspine::error&) {
+            continue;  // rejected by the header already
+        }
+        nifti_read_options raw;
+        raw.apply_scaling = false;
+        for (bool libdeflate : {true, false}) {
+            raw.use_libdeflate = libdeflate;
+            bool threw = false;
+            try {
+                detail::dispatch_stored<float>(dt, [&](auto s) { (void)read_nifti<decltype(s)>(path, raw); });
+            } catch (const ctspine::error&) {
+                threw = true;
+            }
+            CHECK(threw);
+        }
+        ++n;
+    }
+    MESSAGE(n << " malformed files with a readable header checked as their stored type");
+}
+
 TEST_CASE("error codes say what is wrong") {
     auto code_of = [](const std::string& name) {
         try {

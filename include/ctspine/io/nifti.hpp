@@ -486,6 +486,24 @@ void dispatch_stored(int datatype, F&& f) {
     }
 }
 
+/// Never allocate or read more than the data file can back: `need` decompressed bytes must fit a plain file of
+/// `file_size` bytes, or the most a gzip file of that size can expand to.
+inline void check_data_fits(const nifti_header& h, std::uint64_t need, std::uint64_t file_size, bool gzip, const std::string& data_path) {
+    if (!gzip) {
+        if (need > file_size)
+            throw error(errc::truncated, cat("nifti: data needs ", need, " bytes, file has ", file_size), data_path, "dim",
+                        cat(h.dim[1], "x", h.dim[2], "x", h.dim[3]));
+    } else {
+        // deflate expands at most ~1032:1 (RFC 1951: a 258-byte match costs at least 2 bits); a larger claim is a lie.
+        const double max_out = double(file_size) * 1032.0 + 65536.0;
+        if (double(need) > max_out)
+            throw error(errc::size_limit, cat("nifti: header claims ", need, " bytes, more than a ", file_size, "-byte gzip file can hold"),
+                        data_path, "dim", cat(h.dim[1], "x", h.dim[2], "x", h.dim[3]));
+    }
+}
+
+inline bool starts_with_gzip_magic(const unsigned char* p, std::size_t n) noexcept { return n >= 2 && p[0] == 0x1f && p[1] == 0x8b; }
+
 }  // namespace detail
 
 /// Read and resolve the header of a NIfTI file (.nii, .nii.gz, .hdr, .hdr.gz; an .img path reads its .hdr).
@@ -530,19 +548,7 @@ void read_nifti_into(const std::string& path, volume_view<T> out, const nifti_re
     const bool swap = h.big_endian != detail::host_is_big_endian();
 
     detail::byte_source src(data_path);
-    // Never allocate or read more than the file can back.
-    if (!src.is_gzip()) {
-        if (skip + frame_bytes > src.file_size())
-            throw error(errc::truncated, detail::cat("nifti: data needs ", skip + frame_bytes, " bytes, file has ", src.file_size()), data_path,
-                        "dim", detail::cat(h.dim[1], "x", h.dim[2], "x", h.dim[3]));
-    } else {
-        // deflate expands at most ~1032:1 (RFC 1951 block limits); a larger claim is a lie.
-        const double max_out = double(src.file_size()) * 1032.0 + 65536.0;
-        if (double(skip + frame_bytes) > max_out)
-            throw error(errc::size_limit, detail::cat("nifti: header claims ", skip + frame_bytes, " bytes, more than a ", src.file_size(),
-                                                      "-byte gzip file can hold"),
-                        data_path, "dim", detail::cat(h.dim[1], "x", h.dim[2], "x", h.dim[3]));
-    }
+    detail::check_data_fits(h, skip + frame_bytes, src.file_size(), src.is_gzip(), data_path);
     const bool direct = nifti_datatype_of<T>() == h.datatype && !swap && !scale;
 
 #ifdef CTSPINE_HAVE_LIBDEFLATE
@@ -605,6 +611,28 @@ void read_nifti_into(const std::string& path, volume_view<T> out, const nifti_re
 template <class T>
 volume<T> read_nifti(const std::string& path, const nifti_read_options& opt = {}) {
     nifti_header h = read_nifti_header(path);
+#ifdef CTSPINE_HAVE_LIBDEFLATE
+    // .nii.gz of one frame stored as T in native byte order, no scaling: libdeflate needs one contiguous output of
+    // the exact size, header included, so the volume's buffer is allocated with room for the header in front of
+    // the voxels and the whole stream (any number of gzip members) decompresses into place — no staging buffer,
+    // no copy, whichever tool wrote the file.
+    const bool scale = opt.apply_scaling && h.has_scaling();
+    if (opt.use_libdeflate && opt.frame == 0 && h.frames() == 1 && nifti_datatype_of<T>() == h.datatype &&
+        h.big_endian == detail::host_is_big_endian() && !scale) {
+        detail::mapped_file comp(h.data_file);
+        if (detail::starts_with_gzip_magic(comp.data(), comp.size())) {
+            const index_t n = h.geom().voxel_count();
+            const std::uint64_t frame_bytes = static_cast<std::uint64_t>(detail::checked_mul(n, static_cast<index_t>(sizeof(T))));
+            const std::uint64_t total = static_cast<std::uint64_t>(h.vox_offset) + frame_bytes;
+            detail::check_data_fits(h, total, comp.size(), true, h.data_file);
+            auto buf = detail::allocate_uninit<T>(n, static_cast<std::size_t>(h.vox_offset));
+            unsigned char* start = reinterpret_cast<unsigned char*>(buf.get()) - h.vox_offset;
+            if (detail::gunzip_exact_libdeflate(comp.data(), comp.size(), start, static_cast<std::size_t>(total), h.data_file))
+                return volume<T>(h.geom(), std::move(buf));
+            // Size mismatch or corrupt data: the general path below produces the precise error.
+        }
+    }
+#endif
     volume<T> v(h.geom());
     read_nifti_into<T>(path, v.view(), opt);
     return v;
