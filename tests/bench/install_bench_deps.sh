@@ -2,3 +2,5 @@
 # Debian packages needed only by the benchmarks (tests/bench), not by the test suite.
 set -e
 apt-get install -y --no-install-recommends libniftiio-dev libnifti2-dev
+# ITK 5 (C++): anchor of bench_imgproc (ResampleImageFilter, IntensityWindowingImageFilter) and of bench_nifti (ImageFileReader)
+apt-get install -y --no-install-recommends libinsighttoolkit5-dev
