@@ -155,9 +155,9 @@ def main():
     cc = (np.linalg.inv(a_in) @ a_ref @ pts)[:3]               # continuous (i, j, k) in the input
     n_in = np.array([9, 8, 7])[:, None]
     inside = np.all((cc >= -0.5) & (cc <= n_in - 0.5), axis=0)
-    for order, kind in ((1, "linear"), (0, "nearest")):
-        if order == 1:
-            val = map_coordinates(vol.astype(float), cc[::-1], order=1, mode="nearest")
+    for order, kind in ((1, "linear"), (0, "nearest"), (3, "cubic")):
+        if order in (1, 3):  # order 3: scipy's B-spline prefilter (input pre-padded by 12 for mode 'nearest')
+            val = map_coordinates(vol.astype(float), cc[::-1], order=order, mode="nearest")
             val = np.where(inside, val, -1.0)
         else:
             r = np.floor(cc + 0.5).astype(int)
@@ -186,6 +186,31 @@ def main():
             box = [(int(nz[:, a].min()), int(nz[:, a].max()) + 1) if len(nz) else (0, shape[a]) for a in range(3)]
             vol.astype("<f4").tofile(os.path.join(OUT, f"crop{c}.in"))
             f.write(f"crop{c} {' '.join(map(str, shape))} {' '.join(f'{a} {b}' for a, b in box)}\n")
+    # cubic B-spline world-space resampling on a second, odd-shaped, obliquely oriented pair of grids (up-sampling,
+    # anisotropic input spacing), with its own random state so the cases above are unchanged
+    rng2 = np.random.RandomState(13)
+    shape = (5, 11, 6)  # (z, y, x)
+    z_, y_, x_ = np.meshgrid(*[np.linspace(0, 1, n) for n in shape], indexing="ij")
+    vol = (800 * np.cos(2 * x_ + 0.5) * np.sin(3 * y_ + 0.2) + 200 * z_ ** 2 + 30 * rng2.randn(*shape)).astype(np.float32)
+    a, b = 0.4, -0.25  # rotations about z and x
+    rz = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+    a_in = np.eye(4)
+    a_in[:3, :3] = rz @ np.diag([1.1, 0.9, 2.5])
+    a_in[:3, 3] = [-3.0, 2.0, 1.5]
+    a_ref = np.eye(4)
+    a_ref[:3, :3] = rx @ np.diag([0.6, 0.7, 0.8])
+    a_ref[:3, 3] = [-4.5, 0.5, 0.0]
+    ref_dims = (13, 15, 17)  # (x, y, z)
+    ii, jj, kk = np.meshgrid(*[np.arange(d) for d in ref_dims], indexing="ij")
+    pts = np.stack([ii.ravel(), jj.ravel(), kk.ravel(), np.ones(ii.size)])
+    cc = (np.linalg.inv(a_in) @ a_ref @ pts)[:3]
+    n_in = np.array(shape[::-1])[:, None]
+    inside = np.all((cc >= -0.5) & (cc <= n_in - 0.5), axis=0)
+    val = np.where(inside, map_coordinates(vol.astype(float), cc[::-1], order=3, mode="nearest"), -1.0)
+    out = val.reshape(ref_dims).transpose(2, 1, 0)
+    save(f"world{k}", vol, out, "world cubic " + " ".join(repr(float(x)) for x in np.concatenate([a_in[:3].ravel(), a_ref[:3].ravel()])))
+    k += 1
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(len(lines), "cases")

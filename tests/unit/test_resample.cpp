@@ -60,7 +60,7 @@ TEST_CASE("matches skimage resize and nnU-Net's resample_data_or_seg_to_shape") 
                 p >> order >> order_z >> sp[0] >> sp[1] >> sp[2] >> nsp[0] >> nsp[1] >> nsp[2];
                 CHECK(nnunet::compute_new_shape(s, sp, nsp) == t);
                 nnunet::resample_data_or_seg_to_shape<float, float>(in.data(), s, out.data(), t, sp, nsp, order, order_z, std::nullopt, threads);
-            } else if (kind == "world") {  // scipy map_coordinates (order 1, mode nearest) / floor(c+0.5), fill -1
+            } else if (kind == "world") {  // scipy map_coordinates (order 1 or 3, mode nearest) / floor(c+0.5), fill -1
                 std::istringstream p(line);
                 std::string skip, interp;
                 for (int w = 0; w < 8; ++w) p >> skip;
@@ -75,7 +75,11 @@ TEST_CASE("matches skimage resize and nnU-Net's resample_data_or_seg_to_shape") 
                 }
                 volume_view<const float> v(in.data(), g);
                 volume_view<float> o(out.data(), go);
-                resample_like_into<float, float>(v, o, interp == "linear" ? interpolation::linear : interpolation::nearest, -1.f, threads);
+                resample_like_into<float, float>(v, o,
+                                                 interp == "linear"  ? interpolation::linear
+                                                 : interp == "cubic" ? interpolation::cubic
+                                                                     : interpolation::nearest,
+                                                 -1.f, threads);
                 index_t filled = 0;
                 for (float e : expect) filled += e == -1.f;
                 CHECK(filled > 0);                       // the case covers both inside and outside points
@@ -93,7 +97,7 @@ TEST_CASE("matches skimage resize and nnU-Net's resample_data_or_seg_to_shape") 
         }
         ++n;
     }
-    CHECK(n >= 29);
+    CHECK(n >= 31);
 }
 
 TEST_CASE("SIMD row kernels agree with their scalar twins") {
@@ -257,7 +261,13 @@ TEST_CASE("world-space linear resampling matches scipy map_coordinates semantics
                 vec3 p = r.index_to_world(vec3(double(i), double(j), double(k)));
                 CHECK(o(i, j, k) == doctest::Approx(2 * p.x() + 3 * p.y() - p.z() + 1).epsilon(1e-5));
             }
-    CHECK_THROWS_AS((resample_like<float, float>(v.view(), r, interpolation::cubic)), ctspine::error);
+    // cubic B-spline interpolation passes through the samples: onto the input's own grid it returns the input
+    geometry same = g;
+    same.ijk_to_ras(0, 3) = 0.0;
+    for (int th : {1, 2}) {
+        auto oc = resample_like<float, float>(v.view(), same, interpolation::cubic, -1.f, th);
+        for (index_t n = 0; n < oc.size(); ++n) CHECK(oc[n] == doctest::Approx(v[n]).epsilon(1e-9).scale(30));
+    }
 }
 
 TEST_CASE("real CT: nnU-Net-mode resampling is deterministic across threads and within the input range") {

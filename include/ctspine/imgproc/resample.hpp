@@ -233,16 +233,105 @@ volume<T> resample_labels_to_shape(volume_view<const T> in, const dims3& shape, 
     return out;
 }
 
+namespace detail {
+
+/// Cubic B-spline coefficients of a volume as scipy.ndimage.map_coordinates(order=3, mode='nearest', prefilter=True)
+/// computes them (scipy/ndimage/_interpolation.py: _prepad_for_spline_filter pads by 12 samples with edge replication
+/// for mode 'nearest', then spline_filter along every axis in float64): dims (n + 24) per axis, x fastest.
+template <class InT>
+std::vector<double> spline_coefficients_padded(volume_view<const InT> in, int threads) {
+    const dims3 di = in.dims();
+    const index_t P = spline_pad, px = di[0] + 2 * P, py = di[1] + 2 * P, pz = di[2] + 2 * P;
+    std::vector<double> c(static_cast<size_t>(checked_mul(checked_mul(px, py), pz)));
+    auto clampi = [](index_t i, index_t n) { return std::min<index_t>(std::max<index_t>(i, 0), n - 1); };
+    // pad + filter along x, one line at a time
+    parallel_for(threads, pz, [&](index_t z0, index_t z1, int) {
+        for (index_t z = z0; z < z1; ++z)
+            for (index_t y = 0; y < py; ++y) {
+                double* line = c.data() + (z * py + y) * px;
+                const InT* src = in.data() + (clampi(z - P, di[2]) * di[1] + clampi(y - P, di[1])) * di[0];
+                for (index_t x = 0; x < px; ++x) line[x] = double(src[clampi(x - P, di[0])]);
+                spline_filter_line_scalar(line, px);
+            }
+    });
+    // along y: per z plane, the rows are y, vectorised across x
+    parallel_for(threads, pz, [&](index_t z0, index_t z1, int) {
+        std::vector<double> sum;
+        for (index_t z = z0; z < z1; ++z) spline_filter_rows(c.data() + z * py * px, py, px, px, sum);
+    });
+    // along z: per y, the rows are z (stride px·py), vectorised across x
+    parallel_for(threads, py, [&](index_t y0, index_t y1, int) {
+        std::vector<double> sum;
+        for (index_t y = y0; y < y1; ++y) spline_filter_rows(c.data() + y * px, pz, px, px * py, sum);
+    });
+    return c;
+}
+
+/// scipy get_spline_interpolation_weights (order 3) at continuous padded coordinate cp, taps start = floor(cp) − 1
+/// clamped to [0, n) (ni_interpolation.c, mode 'nearest' on the padded array).
+inline void cubic_taps(double cp, index_t n, index_t* idx, double* w) {
+    const double f = std::floor(cp), y = cp - f, z = 1 - y;
+    w[1] = (y * y * (y - 2) * 3 + 4) / 6;
+    w[2] = (z * z * (z - 2) * 3 + 4) / 6;
+    w[0] = z * z * z / 6;
+    w[3] = 1 - w[0] - w[1] - w[2];
+    const index_t s = static_cast<index_t>(f) - 1;
+    for (int t = 0; t < 4; ++t) idx[t] = std::min<index_t>(std::max<index_t>(s + t, 0), n - 1);
+}
+
+}  // namespace detail
+
 /// World-space resampling onto a reference grid (as ITK ResampleImageFilter): output voxel p takes the input value at
-/// world position ref.ijk_to_ras·p. Nearest (labels: never new values) or trilinear; outside the input → `fill`.
+/// world position ref.ijk_to_ras·p. Nearest (labels: never new values), trilinear, or cubic B-spline (scipy
+/// map_coordinates order 3 with its prefilter and mode 'nearest', computed in float64); a point outside the
+/// continuous index range [−0.5, n − 0.5] of the input → `fill`.
 template <class InT, class OutT>
 void resample_like_into(volume_view<const InT> in, volume_view<OutT> out, interpolation interp, OutT fill = OutT(0), int threads = 0) {
-    if (interp == interpolation::cubic)
-        throw error(errc::unsupported, "resample_like: cubic world-space resampling is not supported; use linear or nearest");
     Eigen::Matrix4d inv = Eigen::Matrix4d(in.ijk_to_ras()).inverse();
     Eigen::Matrix4d M = inv * Eigen::Matrix4d(out.ijk_to_ras());  // output index → input index
     if (!M.allFinite()) throw error(errc::invalid_argument, "resample_like: singular input affine");
     const dims3 di = in.dims(), d = out.dims();
+    if (interp == interpolation::cubic) {
+        const std::vector<double> coef = detail::spline_coefficients_padded(in, threads);
+        const index_t P = detail::spline_pad, px = di[0] + 2 * P, py = di[1] + 2 * P, pz = di[2] + 2 * P;
+        parallel_for(threads, d[2], [&](index_t z0, index_t z1, int) {
+            for (index_t z = z0; z < z1; ++z)
+                for (index_t y = 0; y < d[1]; ++y) {
+                    OutT* o = out.data() + (z * d[1] + y) * d[0];
+                    const Eigen::Vector3d base = M.block<3, 1>(0, 3) + M.block<3, 1>(0, 1) * double(y) + M.block<3, 1>(0, 2) * double(z);
+                    const Eigen::Vector3d step = M.block<3, 1>(0, 0);
+                    for (index_t x = 0; x < d[0]; ++x) {
+                        const Eigen::Vector3d c = base + step * double(x);
+                        if (!(c.x() >= -0.5 && c.y() >= -0.5 && c.z() >= -0.5 && c.x() <= di[0] - 0.5 && c.y() <= di[1] - 0.5 &&
+                              c.z() <= di[2] - 0.5)) {
+                            o[x] = fill;
+                            continue;
+                        }
+                        index_t ix[4], iy[4], iz[4];
+                        double wx[4], wy[4], wz[4];
+                        detail::cubic_taps(c.x() + double(P), px, ix, wx);
+                        detail::cubic_taps(c.y() + double(P), py, iy, wy);
+                        detail::cubic_taps(c.z() + double(P), pz, iz, wz);
+                        double v = 0;
+                        for (int a = 0; a < 4; ++a) {
+                            double sy = 0;
+                            for (int b = 0; b < 4; ++b) {
+                                const double* row = coef.data() + (iz[a] * py + iy[b]) * px;
+                                sy += wy[b] * (wx[0] * row[ix[0]] + wx[1] * row[ix[1]] + wx[2] * row[ix[2]] + wx[3] * row[ix[3]]);
+                            }
+                            v += wz[a] * sy;
+                        }
+                        if constexpr (std::is_integral_v<OutT>) {
+                            constexpr double lo = double(std::numeric_limits<OutT>::lowest()), hi = double(std::numeric_limits<OutT>::max());
+                            o[x] = static_cast<OutT>(std::min(std::max(std::nearbyint(v), lo), hi));
+                        } else {
+                            o[x] = static_cast<OutT>(v);
+                        }
+                    }
+                }
+        });
+        return;
+    }
     parallel_for(threads, d[2], [&](index_t z0, index_t z1, int) {
         for (index_t z = z0; z < z1; ++z)
             for (index_t y = 0; y < d[1]; ++y) {
