@@ -11,6 +11,10 @@ The synthetic input and predictor are exact in float32 on both sides (see make_i
 
   demo_seg_<ct>.nii.gz  (--pipeline) the demo model's label maps of the shared spine CTs, computed by predict_case
                         (the whole nnUNetv2_predict chain re-stated with numpy/skimage/torch)
+  demo_probs_sub-ct*    (--pipeline) softmax probabilities of the demo model on sub-ct_label-22_ct: per-class sums,
+                        sampled voxel indices (.i32) and their values (.f32, voxel-major)
+  plain_v23_2folds_seg_sub-ct.nii.gz  (--pipeline) two folds of tests/data/model/plain_v23 (anisotropic plans
+                        spacing: separate-z resampling in preprocessing and export, fp16 fold averaging)
 
 Run with Debian's python3:  /usr/bin/python3 tests/reference/nnunet_predict_reference.py [--pipeline]
 """
@@ -106,22 +110,73 @@ def synthetic_net(ncls):
     return net
 
 
-def predict_case(model_dir, ct_path):
-    """nnUNetv2_predict for one CT (nnunet-spec.md §4), fold 0, mirroring as the checkpoint says; returns the label
-    array in nibabel's (x, y, z) order. Uses dna_unet (torch) as the network, float32 on CPU."""
+def determine_separate_z_axis(current, new):
+    """determine_do_sep_z_and_axis (nnunet-spec.md §4.2.5): ANISO_THRESHOLD 3, first the current spacing, then the
+    new one; the axis where max/spacing == 1; ties (2 or 3 axes) -> no separate z."""
+    for sp in (current, new):
+        sp = np.array(sp, dtype=float)
+        if max(sp) / min(sp) > 3:
+            axis = np.where(max(sp) / sp == 1)[0]
+            return int(axis[0]) if len(axis) == 1 else None
+    return None
+
+
+def resample_to_shape(data, new_shape, current_spacing, new_spacing, order, order_z, out_dtype):
+    """resample_data_or_seg_to_shape (is_seg False, force_separate_z None), nnunet-spec.md §4.2.5 / §4.4.1:
+    float64 work, skimage resize (mode edge, no anti-aliasing), separate z = 2-D resize per slice then
+    map_coordinates(order_z, mode nearest) along the axis; result stored as out_dtype (one rounding)."""
+    from scipy.ndimage import map_coordinates
+    from skimage.transform import resize
+    shape = data.shape[1:]
+    if tuple(shape) == tuple(new_shape):
+        return data
+    axis = determine_separate_z_axis(current_spacing, new_spacing)
+    data = data.astype(float)
+    out = np.zeros((data.shape[0], *new_shape), dtype=out_dtype)
+    for c in range(data.shape[0]):
+        if axis is None:
+            out[c] = resize(data[c], new_shape, order=order, mode="edge", anti_aliasing=False)
+            continue
+        tmp_shape = list(new_shape)
+        tmp_shape[axis] = shape[axis]
+        here = np.zeros(tmp_shape)
+        plane = [n for i, n in enumerate(new_shape) if i != axis]
+        for s in range(shape[axis]):
+            sl = [slice(None)] * 3
+            sl[axis] = s
+            here[tuple(sl)] = resize(data[c][tuple(sl)], plane, order=order, mode="edge", anti_aliasing=False)
+        if shape[axis] != new_shape[axis]:
+            grid = np.mgrid[:new_shape[0], :new_shape[1], :new_shape[2]].astype(float)
+            coords = np.array([(tmp_shape[i] / new_shape[i]) * (grid[i] + 0.5) - 0.5 for i in range(3)])
+            out[c] = map_coordinates(here, coords, order=order_z, mode="nearest")
+        else:
+            out[c] = here
+    return out
+
+
+def predict_case(model_dir, ct_path, folds=(0,), probabilities=False, mirroring=True):
+    """nnUNetv2_predict for one CT (nnunet-spec.md §4): the given folds (fp16 logits summed, then / n_folds in fp16),
+    mirroring as the checkpoint says (unless mirroring=False). Returns the label array in nibabel's (x, y, z) order,
+    the affine, and with probabilities=True the softmax probabilities (class, x, y, z) float32 (background 1 outside
+    the crop, label_handling.py revert_cropping_on_probabilities; the labels are then the argmax of the probabilities).
+    Uses dna_unet (torch) as the network, float32 on CPU."""
     import json
     import nibabel as nib
-    from skimage.transform import resize
     from dna_unet import PlainConvUNet
     plans = json.load(open(os.path.join(model_dir, "plans.json")))
     cfg = plans["configurations"]["3d_fullres"]
     ak = cfg["architecture"]["arch_kwargs"]
-    ck = torch.load(os.path.join(model_dir, "fold_0", "checkpoint_final.pth"), map_location="cpu", weights_only=False)
-    ncls = len(ck["init_args"]["dataset_json"]["labels"])
-    net = PlainConvUNet(1, ak["features_per_stage"], ak["kernel_sizes"], ak["strides"], ak["n_conv_per_stage"], ncls,
-                        ak["n_conv_per_stage_decoder"])
-    net.load_state_dict(ck["network_weights"])
-    net.eval()
+    nets = []
+    for fold in folds:
+        ck = torch.load(os.path.join(model_dir, "fold_%d" % fold, "checkpoint_final.pth"), map_location="cpu",
+                        weights_only=False)
+        ncls = len(ck["init_args"]["dataset_json"]["labels"])
+        net = PlainConvUNet(1, ak["features_per_stage"], ak["kernel_sizes"], ak["strides"], ak["n_conv_per_stage"],
+                            ncls, ak["n_conv_per_stage_decoder"])
+        net.load_state_dict(ck["network_weights"])
+        net.eval()
+        nets.append(net)
+        mirror = ck["inference_allowed_mirroring_axes"] if mirroring else None
     img = nib.load(ct_path)
     data = np.asarray(img.get_fdata(dtype=np.float32)).transpose(2, 1, 0)  # SimpleITK (z, y, x)
     spacing = [abs(float(z)) for z in img.header.get_zooms()[:3]][::-1]
@@ -138,38 +193,68 @@ def predict_case(model_dir, ct_path):
     crop /= max(p["std"], 1e-8)
     target = cfg["spacing"]
     new_shape = [int(round(o / n * s)) for o, n, s in zip(spacing, target, crop.shape)]
-    sep = max(spacing) / min(spacing) > 3 or max(target) / min(target) > 3
-    assert not sep, "reference handles isotropic-enough cases only"
-    if list(new_shape) != list(crop.shape):
-        x = resize(crop.astype(float), new_shape, order=3, mode="edge", anti_aliasing=False).astype(np.float32)
-    else:
-        x = crop
-    mirror = ck["inference_allowed_mirroring_axes"]
+    x = resample_to_shape(crop[None], new_shape, spacing, target, 3, 0, np.float32)[0]
     with torch.no_grad():
-        logits = sliding_window(x[None], cfg["patch_size"], ncls, lambda t: net(t), 0.5,
-                                list(mirror) if mirror else None).numpy()
-    if list(new_shape) != list(crop.shape):
-        out = np.zeros((ncls, *crop.shape), np.float16)
-        for c in range(ncls):
-            out[c] = resize(logits[c].astype(float), crop.shape, order=1, mode="edge", anti_aliasing=False)
-        logits = out
-    seg = np.argmax(logits, 0)
+        logits = None
+        for net in nets:
+            lf = sliding_window(x[None], cfg["patch_size"], ncls, lambda t: net(t), 0.5, list(mirror) if mirror else None)
+            logits = lf if logits is None else logits + lf  # torch.half + torch.half -> torch.half
+        if len(nets) > 1:
+            logits /= len(nets)
+    logits = logits.numpy()
+    # export: current spacing = the configuration's, new = the original (transposed) spacing
+    logits = resample_to_shape(logits, crop.shape, target, spacing, 1, 0, np.float16)
+    probs_full = None
+    if probabilities:
+        probs = torch.softmax(torch.from_numpy(np.ascontiguousarray(logits)).float(), 0).numpy()
+        seg = np.argmax(probs, 0)
+        probs_full = np.zeros((ncls, *shape_before), np.float32)
+        probs_full[0] = 1
+        probs_full[:, lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = probs
+        probs_full = probs_full.transpose([0] + [i + 1 for i in plans["transpose_backward"]]).transpose(0, 3, 2, 1)
+    else:
+        seg = np.argmax(logits, 0)
     full = np.zeros(shape_before, np.uint8)
     full[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = seg
     full = full.transpose(plans["transpose_backward"])
-    return full.transpose(2, 1, 0), img.affine
+    return full.transpose(2, 1, 0), img.affine, probs_full
 
 
 def main_pipeline():
     import nibabel as nib
     root = os.path.normpath(os.path.join(HERE, "..", ".."))
+    spine = os.path.join(root, "..", "shared", "data", "spine")
     model = os.path.join(root, "examples", "models", "demo_vertebrae", "nnUNetTrainer__nnUNetPlans__3d_fullres")
     for name in ["example_ct_sm.nii.gz", "sub-ct_label-22_ct.nii.gz"]:
-        src = os.path.join(root, "..", "shared", "data", "spine", name)
-        seg, aff = predict_case(model, src)
+        seg, aff, _ = predict_case(model, os.path.join(spine, name))
         out = os.path.join(OUT, "demo_seg_" + name)
         nib.save(nib.Nifti1Image(seg.astype(np.uint8), aff), out)
         print(out, np.unique(seg, return_counts=True))
+    # probabilities (demo model, CT at 1.5 mm -> export resampling from the 3 mm network grid):
+    # per-class sums over the whole map (float64) and the values at sampled voxels (every 701st voxel and every
+    # 61st voxel of the foreground), voxel index = our layout x + X*(y + Y*z)
+    name = "sub-ct_label-22_ct.nii.gz"
+    seg, aff, probs = predict_case(model, os.path.join(spine, name), probabilities=True)
+    C = probs.shape[0]
+    flat = probs.reshape(C, -1, order="F")  # (C, X*Y*Z) in x-fastest order
+    fg = np.flatnonzero(seg.reshape(-1, order="F") != 0)
+    idx = np.unique(np.concatenate([np.arange(0, flat.shape[1], 701), fg[::61]]))
+    with open(os.path.join(OUT, "demo_probs_sub-ct.txt"), "w") as f:
+        f.write("classes %d voxels %d samples %d\n" % (C, flat.shape[1], len(idx)))
+        f.write("sums " + " ".join("%.17g" % v for v in flat.astype(np.float64).sum(1)) + "\n")
+        f.write("labels_from_probs_foreground %d\n" % int((seg != 0).sum()))
+    idx.astype("<i4").tofile(os.path.join(OUT, "demo_probs_sub-ct_index.i32"))
+    np.ascontiguousarray(flat[:, idx].T).astype("<f4").tofile(os.path.join(OUT, "demo_probs_sub-ct_values.f32"))
+    # the labels from the probabilities equal the logits' argmax here (the C++ test checks against demo_seg_<ct>)
+    assert np.array_equal(seg, nib.load(os.path.join(OUT, "demo_seg_" + name)).get_fdata().astype(np.uint8))
+    # two folds + separate-z (tests/data/model/plain_v23: plans spacing [2.5, 0.8, 0.8], ratio 3.125 > 3; the CT is
+    # 1.5 mm isotropic, so preprocessing and export both take the separate-z path), fp16 fold averaging. Without
+    # mirroring: 8x fewer forward passes keep the C++ test fast; mirroring is covered by the demo model and sw_b/sw_c
+    tiny = os.path.join(root, "tests", "data", "model", "plain_v23")
+    seg, aff, _ = predict_case(tiny, os.path.join(spine, name), folds=(0, 1), mirroring=False)
+    out = os.path.join(OUT, "plain_v23_2folds_seg_sub-ct.nii.gz")
+    nib.save(nib.Nifti1Image(seg.astype(np.uint8), aff), out)
+    print(out, np.unique(seg, return_counts=True))
 
 
 def main():

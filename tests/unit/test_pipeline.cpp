@@ -4,7 +4,10 @@
 // progress/cancellation, bad model folders.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "ctspine/io/nifti.hpp"
 #include "ctspine/pipeline/segment.hpp"
@@ -78,6 +81,167 @@ TEST_CASE("pipeline: progress and cancellation") {
     } catch (const ctspine::error& e) {
         CHECK(e.code() == errc::cancelled);
     }
+}
+
+namespace {
+/// Fraction of identical voxels of a label map and a reference (uint8) map of the same dims.
+double agreement(const volume<std::uint16_t>& a, const volume<std::uint8_t>& ref, index_t* fg = nullptr) {
+    REQUIRE(a.dims() == ref.dims());
+    index_t same = 0, f = 0;
+    for (index_t i = 0; i < a.size(); ++i) {
+        same += a.data()[i] == ref.data()[i];
+        f += ref.data()[i] != 0;
+    }
+    if (fg) *fg = f;
+    return double(same) / double(a.size());
+}
+}  // namespace
+
+TEST_CASE("pipeline: probabilities vs the Python reference (torch.softmax of the exported fp16 logits)") {
+    CTSPINE_REQUIRE_SHARED(ct_path, "spine/sub-ct_label-22_ct.nii.gz");
+    const segmenter seg(demo_model());
+    const volume<float> ct = read_nifti<float>(ct_path.string());
+    probability_map probs;
+    segment_options o;
+    o.threads = 2;
+    const volume<std::uint16_t> lab = seg.segment(ct, probs, o);
+    REQUIRE(probs.num_classes == seg.num_classes());
+    REQUIRE(probs.geometry.dims == ct.dims());
+    // labels (argmax of the probabilities) against the reference segmentation
+    const auto ref = read_nifti<std::uint8_t>(ctspine_test::repo_data("pipeline/demo_seg_sub-ct_label-22_ct.nii.gz").string());
+    const double agree = agreement(lab, ref);
+    MESSAGE("labels from probabilities: " << agree * 100 << "% identical");
+    CHECK(agree >= 0.999);
+    // per-class sums over the whole map and values at sampled voxels
+    std::ifstream f(ctspine_test::repo_data("pipeline/demo_probs_sub-ct.txt"));
+    std::string w;
+    index_t C = 0, V = 0, S = 0;
+    f >> w >> C >> w >> V >> w >> S >> w;
+    REQUIRE(C == probs.num_classes);
+    REQUIRE(V == ct.size());
+    double max_sum_rel = 0;
+    for (index_t c = 0; c < C; ++c) {
+        double ref_sum = 0, sum = 0;
+        f >> ref_sum;
+        for (index_t i = 0; i < V; ++i) sum += probs.channel(c)[i];
+        max_sum_rel = std::max(max_sum_rel, std::abs(sum - ref_sum) / std::max(1.0, ref_sum));
+    }
+    const auto idx = ctspine_test::read_raw<std::int32_t>(ctspine_test::repo_data("pipeline/demo_probs_sub-ct_index.i32").string(), size_t(S));
+    const auto val = ctspine_test::read_f32(ctspine_test::repo_data("pipeline/demo_probs_sub-ct_values.f32").string(), size_t(S * C));
+    double max_abs = 0;
+    std::string worst;
+    index_t not_one = 0, close = 0;
+    for (index_t s = 0; s < S; ++s) {
+        double total = 0;
+        for (index_t c = 0; c < C; ++c) {
+            const float v = probs.channel(c)[idx[size_t(s)]];
+            if (double(std::abs(v - val[size_t(s * C + c)])) > max_abs)
+                worst = ctspine::detail::cat("voxel ", idx[size_t(s)], " class ", c, ": ours ", v, ", torch ", val[size_t(s * C + c)]);
+            max_abs = std::max(max_abs, double(std::abs(v - val[size_t(s * C + c)])));
+            close += std::abs(v - val[size_t(s * C + c)]) <= 1e-6f;
+            total += v;
+        }
+        not_one += std::abs(total - 1.0) > 1e-5;
+    }
+    MESSAGE("probabilities: " << close << " of " << S * C << " sampled values within 1e-6 of torch; max |ours - torch| = " << max_abs << " (" << worst << "), max relative class-sum difference "
+                                                    << max_sum_rel);
+    // tolerance: float32 softmax of the same fp16 logits agrees to ~2e-7 (exp implementations differ by an ulp); an
+    // exported fp16 logit one ulp apart (float64 resampling sums in another order, then rounded to fp16) moves a
+    // probability by up to p(1-p)·ulp — rare: >= 99% of the sampled values within 1e-6, all within 1e-3
+    CHECK(double(close) >= 0.99 * double(S * C));
+    CHECK(max_abs <= 1e-3);
+    CHECK(max_sum_rel <= 1e-6);
+    CHECK(not_one == 0);
+    // the 4-D NIfTI round trip (x, y, z, class)
+    const std::string path = (std::filesystem::temp_directory_path() / "ctspine_test_probs.nii.gz").string();
+    write_probabilities_nifti(path, probs);
+    const nifti_header h = read_nifti_header(path);
+    CHECK(h.dim[0] == 4);
+    CHECK(h.dim[4] == C);
+    CHECK(h.datatype == 16);
+    for (index_t c = 0; c < C; c += 3) {
+        nifti_read_options ro;
+        ro.frame = c;
+        volume<float> fr(h.geom());
+        read_nifti_into<float>(path, fr.view(), ro);
+        CHECK(std::equal(fr.begin(), fr.end(), probs.channel(c)));
+        CHECK((fr.ijk_to_ras() - ct.ijk_to_ras()).cwiseAbs().maxCoeff() < 1e-4);
+    }
+    std::remove(path.c_str());
+}
+
+TEST_CASE("pipeline: two folds and separate-z resampling vs the Python reference (tiny plain_v23 model)") {
+    CTSPINE_REQUIRE_SHARED(ct_path, "spine/sub-ct_label-22_ct.nii.gz");
+    // plans spacing [2.5, 0.8, 0.8] (ratio 3.125 > 3): preprocessing and export both resample with separate z;
+    // folds 0 and 1 averaged in fp16; no mirroring (the reference was made with mirroring=False: 8x faster)
+    const segmenter seg(ctspine_test::repo_data("model/plain_v23").string());
+    REQUIRE(seg.model().networks().size() == 2);
+    const volume<float> ct = read_nifti<float>(ct_path.string());
+    const auto ref = read_nifti<std::uint8_t>(ctspine_test::repo_data("pipeline/plain_v23_2folds_seg_sub-ct.nii.gz").string());
+    segment_options o;
+    o.threads = 2;
+    o.mirroring = false;
+    const volume<std::uint16_t> a = seg.segment(ct, o);
+    const double agree = agreement(a, ref);
+    MESSAGE("plain_v23, 2 folds, separate z: " << agree * 100 << "% identical voxels");
+    CHECK(agree >= 0.999);
+}
+
+TEST_CASE("pipeline: memory estimate and limit") {
+    CTSPINE_REQUIRE_SHARED(ct_path, "spine/sub-ct_label-22_ct.nii.gz");
+    const segmenter seg(demo_model());
+    const volume<float> ct = read_nifti<float>(ct_path.string());
+    segment_options o;
+    o.threads = 1;
+    const segment_memory_estimate e = seg.estimate_memory(ct, o);
+    const segment_memory_estimate ep = seg.estimate_memory(ct, o, true);
+    CHECK(e.peak_bytes >= std::max({e.preprocess_bytes, e.predict_bytes, e.export_bytes}));
+    CHECK(e.peak_bytes > std::size_t(ct.size()) * 2);
+    CHECK(ep.peak_bytes >= e.peak_bytes + std::size_t(ct.size()) * 4 * std::size_t(seg.num_classes()) - std::size_t(ct.size()) * 2);
+    MESSAGE("sub-ct: estimated peak " << e.peak_bytes << " bytes (preprocess " << e.preprocess_bytes << ", predict " << e.predict_bytes
+                                      << ", export " << e.export_bytes << "); with probabilities " << ep.peak_bytes);
+    o.memory_limit_bytes = e.peak_bytes - 1;
+    try {
+        seg.segment(ct, o);
+        FAIL("no size_limit error");
+    } catch (const ctspine::error& err) {
+        CHECK(err.code() == errc::size_limit);
+        CHECK(std::string(err.what()).find(std::to_string(e.peak_bytes)) != std::string::npos);
+        CHECK(std::string(err.what()).find(std::to_string(e.peak_bytes - 1)) != std::string::npos);
+    }
+    o.memory_limit_bytes = e.peak_bytes;
+    CHECK(seg.segment(ct, o).dims() == ct.dims());
+    // the worst case for a CT of these dims (no crop) is at least the cropped estimate
+    CHECK(seg.estimate_memory(ct.dims(), ct.spacing_mm(), o).peak_bytes >= e.peak_bytes);
+
+    // the target case of the issue: 512 x 512 x 400 at 0.8 x 0.8 x 1.0 mm, 26 classes, a 3d_fullres network at
+    // 1.5 mm with patch 128^3, features 32..320 (workspace from unet::peak_working_bytes' formula, AVX-512 blocks of 16)
+    segment_memory_inputs mi;
+    mi.image = mi.cropped = {400, 512, 512};
+    mi.network = {267, 273, 273};  // round(0.8/1.5*512) = 273, round(1.0/1.5*400) = 267
+    mi.patch = {128, 128, 128};
+    mi.num_classes = 26;
+    mi.folds = 1;
+    {
+        auto blk = [](double c, double s) { return std::ceil(c / 16) * 16 * (s + 2) * (s + 2) * (s + 2) * 4; };
+        const double feats[] = {32, 64, 128, 256, 320, 320};
+        double total = blk(1, 128), largest = 0, s = 128;
+        for (int st = 0; st < 6; ++st) {
+            if (st) s /= 2;
+            total += blk(feats[st], s);
+            largest = std::max(largest, blk(feats[st], s));
+        }
+        mi.network_workspace_bytes = std::size_t(total + 2 * largest + blk(64, 128) + 3 * blk(32, 128) + blk(26, 128));
+    }
+    const auto big = estimate_segment_memory(mi);
+    mi.probabilities = true;
+    const auto bigp = estimate_segment_memory(mi);
+    MESSAGE("512x512x400, 26 classes, 3d_fullres: estimated peak " << big.peak_bytes / 1048576.0 << " MiB (preprocess "
+                                                                   << big.preprocess_bytes / 1048576.0 << ", predict " << big.predict_bytes / 1048576.0
+                                                                   << ", export " << big.export_bytes / 1048576.0 << "; network workspace "
+                                                                   << mi.network_workspace_bytes / 1048576.0 << "); with probabilities "
+                                                                   << bigp.peak_bytes / 1048576.0 << " MiB");
+    CHECK(big.peak_bytes < (std::size_t(8) << 30));
 }
 
 TEST_CASE("pipeline: bad model folder") {
