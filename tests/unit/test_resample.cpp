@@ -185,6 +185,28 @@ TEST_CASE("float32 linear zoom: SIMD kernels agree with the scalar twin on odd s
     }
 }
 
+TEST_CASE("float32 linear zoom: also correct when instantiated for narrower archs (AVX2+FMA, SSE4.2)") {
+    const dims3 di{37, 13, 9}, dout{29, 21, 5};
+    std::vector<std::uint8_t> in(size_t(voxel_count(di)));
+    for (size_t i = 0; i < in.size(); ++i) in[i] = std::uint8_t((i * 7919) % 251);
+    std::vector<float> ref(size_t(voxel_count(dout)));
+    detail::zoom3d_linear_f32_scalar<std::uint8_t, float>(in.data(), di, ref.data(), dout);
+    auto run = [&](auto arch) {
+        using A = decltype(arch);
+        INFO(A::name());
+        std::vector<float> out(ref.size());
+        detail::zoom3d_linear_f32<std::uint8_t, float, A>(in.data(), di, out.data(), dout, 2);
+        for (size_t i = 0; i < out.size(); ++i) REQUIRE(out[i] == doctest::Approx(ref[i]).epsilon(1e-6).scale(255));
+    };
+#if XSIMD_WITH_AVX2 && XSIMD_WITH_FMA3_AVX2
+    run(xsimd::fma3<xsimd::avx2>{});
+#endif
+#if XSIMD_WITH_SSE4_2
+    run(xsimd::sse4_2{});
+#endif
+    run(simd::default_arch{});
+}
+
 TEST_CASE("compute_new_shape rounds half to even; separate-z rule") {
     // 0.5 * 3 = 1.5 -> 2, 2.5 -> 2 (Python round)
     CHECK(nnunet::compute_new_shape({3, 5, 7}, {1, 1, 1}, {2, 2, 2}) == nnunet::shape3{2, 2, 4});
