@@ -284,7 +284,9 @@ inline void cubic_taps(double cp, index_t n, index_t* idx, double* w) {
 /// World-space resampling onto a reference grid (as ITK ResampleImageFilter): output voxel p takes the input value at
 /// world position ref.ijk_to_ras·p. Nearest (labels: never new values), trilinear, or cubic B-spline (scipy
 /// map_coordinates order 3 with its prefilter and mode 'nearest', computed in float64); a point outside the
-/// continuous index range [−0.5, n − 0.5] of the input → `fill`.
+/// continuous index range [−0.5, n − 0.5] of the input → `fill`. Cubic first computes the float64 spline coefficients
+/// of the whole input padded by 12 voxels per side (8·(nx+24)(ny+24)(nz+24) bytes of scratch, ~1 GB for a
+/// 512×512×400 CT), as scipy does.
 template <class InT, class OutT>
 void resample_like_into(volume_view<const InT> in, volume_view<OutT> out, interpolation interp, OutT fill = OutT(0), int threads = 0) {
     Eigen::Matrix4d inv = Eigen::Matrix4d(in.ijk_to_ras()).inverse();
