@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #endif
 
 #include "ctspine/core/error.hpp"
+#include "ctspine/core/parallel.hpp"
 
 namespace ctspine {
 namespace detail {
@@ -243,6 +245,120 @@ private:
     std::vector<unsigned char> copy_;
 };
 
+// ---- Indexed gzip members --------------------------------------------------------------------------------------
+// ctspine writes a .nii.gz as a series of gzip members (RFC 1952 §2.2: every gzip reader — zlib, libdeflate, GNU
+// gzip, Python's gzip/nibabel, nifticlib, ITK — reads them as one stream): the NIfTI header alone, then the voxels in
+// chunks of a few MiB. Each member's header carries an extra subfield (RFC 1952 §2.3.1.1, FLG.FEXTRA: SI1 SI2 LEN
+// data) 'c' 't', LEN 4, holding the member's total compressed length (uint32 LE) — the idea of BGZF's 'B' 'C' BSIZE
+// (SAM/BAM format specification §4.1). A reader can then locate every member without decompressing, decompress them
+// in parallel, and skip the ones outside the bytes it needs. Readers that do not know the subfield ignore it.
+inline constexpr unsigned char member_si1 = 'c', member_si2 = 't';
+inline constexpr std::size_t member_header_bytes = 10 + 2 + 8;  // fixed header, XLEN, one 8-byte subfield
+
+inline void put_le32(unsigned char* p, std::uint32_t v) noexcept {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline std::uint32_t get_le32(const unsigned char* p) noexcept {
+    return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
+}
+
+/// Compress n bytes (n < 4 GiB) as one gzip member with the length subfield; returns the member's bytes.
+inline std::vector<unsigned char> gzip_member(const unsigned char* src, std::size_t n, int level, const std::string& path) {
+    if (n > 0xffffffffu) throw error(errc::internal, "gzip: member too large", path);
+    z_stream zs{};
+    if (level < 0 || level > 9) level = 6;
+    // windowBits -15: raw deflate (RFC 1951); the gzip header and trailer are written here.
+    if (deflateInit2(&zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw error(errc::out_of_memory, "gzip: deflateInit2 failed", path);
+    std::vector<unsigned char> out(member_header_bytes + deflateBound(&zs, static_cast<uLong>(n)) + 8);
+    zs.next_in = const_cast<unsigned char*>(src);
+    zs.avail_in = static_cast<uInt>(n);
+    zs.next_out = out.data() + member_header_bytes;
+    zs.avail_out = static_cast<uInt>(out.size() - member_header_bytes - 8);
+    int rc = deflate(&zs, Z_FINISH);
+    std::size_t body = out.size() - member_header_bytes - 8 - zs.avail_out;
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) throw error(errc::internal, "gzip: deflate did not finish within deflateBound", path);
+    const std::size_t total = member_header_bytes + body + 8;
+    unsigned char* h = out.data();
+    h[0] = 0x1f;  // ID1, ID2 (RFC 1952 §2.3.1)
+    h[1] = 0x8b;
+    h[2] = 8;     // CM = deflate
+    h[3] = 4;     // FLG = FEXTRA
+    put_le32(h + 4, 0);  // MTIME unknown
+    h[8] = 0;            // XFL
+    h[9] = 255;          // OS unknown
+    h[10] = 8;           // XLEN = 8 (one subfield: SI1 SI2 LEN(2) + 4 bytes)
+    h[11] = 0;
+    h[12] = member_si1;
+    h[13] = member_si2;
+    h[14] = 4;
+    h[15] = 0;
+    put_le32(h + 16, static_cast<std::uint32_t>(total));
+    unsigned char* t = out.data() + member_header_bytes + body;
+    put_le32(t, static_cast<std::uint32_t>(crc32(crc32(0L, Z_NULL, 0), src, static_cast<uInt>(n))));  // CRC32, ISIZE
+    put_le32(t + 4, static_cast<std::uint32_t>(n));
+    out.resize(total);
+    return out;
+}
+
+/// Write `n` bytes to `f` as indexed gzip members of `member_bytes` each (the last one shorter), compressed in
+/// parallel batches of `threads` members and written in order. Same output for any thread count.
+inline void write_gzip_members(file_handle& f, const unsigned char* data, std::size_t n, int level, int threads,
+                               std::size_t member_bytes = std::size_t(4) << 20) {
+    if (member_bytes == 0) member_bytes = std::size_t(4) << 20;
+    const std::size_t count = n == 0 ? 1 : (n + member_bytes - 1) / member_bytes;
+    const int t = resolve_threads(threads);
+    std::vector<std::vector<unsigned char>> batch(static_cast<std::size_t>(t));
+    for (std::size_t first = 0; first < count; first += static_cast<std::size_t>(t)) {
+        const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(t), count - first);
+        parallel_for(t, static_cast<std::ptrdiff_t>(k), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+            for (std::ptrdiff_t i = b; i < e; ++i) {
+                std::size_t at = (first + static_cast<std::size_t>(i)) * member_bytes;
+                batch[static_cast<std::size_t>(i)] = gzip_member(data + at, std::min(member_bytes, n - at), level, f.path());
+            }
+        });
+        for (std::size_t i = 0; i < k; ++i)
+            if (std::fwrite(batch[i].data(), 1, batch[i].size(), f.get()) != batch[i].size()) throw error(errc::io, "write error", f.path());
+    }
+}
+
+/// One member located by index_gzip_members: compressed [in_off, in_off + in_len), decompressed
+/// [out_off, out_off + out_len) of the whole stream.
+struct gzip_member_span {
+    std::size_t in_off, in_len, out_off, out_len;
+};
+
+/// Locate every member of in[0, in_size) from the length subfields. Returns false (caller decompresses
+/// sequentially) unless every member carries a consistent subfield and the members decompress to exactly
+/// `out_size` bytes by their ISIZE trailers. Never reads outside `in`.
+inline bool index_gzip_members(const unsigned char* in, std::size_t in_size, std::size_t out_size, std::vector<gzip_member_span>& m) {
+    m.clear();
+    std::size_t pos = 0, out = 0;
+    while (pos < in_size) {
+        if (in_size - pos < member_header_bytes + 8) return false;
+        const unsigned char* h = in + pos;
+        if (h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || (h[3] & 4) == 0) return false;
+        const std::size_t xlen = std::size_t(h[10]) | std::size_t(h[11]) << 8;
+        if (xlen > in_size - pos - 12) return false;
+        std::size_t len = 0;
+        for (std::size_t x = 0; x + 4 <= xlen;) {  // walk the subfields
+            const unsigned char* sf = h + 12 + x;
+            const std::size_t sl = std::size_t(sf[2]) | std::size_t(sf[3]) << 8;
+            if (x + 4 + sl > xlen) return false;
+            if (sf[0] == member_si1 && sf[1] == member_si2 && sl == 4) len = get_le32(sf + 4);
+            x += 4 + sl;
+        }
+        if (len < 12 + xlen + 8 || len > in_size - pos) return false;
+        const std::size_t isize = get_le32(in + pos + len - 4);
+        if (isize > out_size - out) return false;
+        m.push_back({pos, len, out, isize});
+        pos += len;
+        out += isize;
+        if (m.size() > (std::size_t(1) << 24)) return false;
+    }
+    return out == out_size && !m.empty();
+}
+
 /// True when a libdeflate back end is compiled in.
 inline constexpr bool have_libdeflate() noexcept {
 #ifdef CTSPINE_HAVE_LIBDEFLATE
@@ -279,6 +395,46 @@ inline bool gunzip_exact_libdeflate(const unsigned char* in, std::size_t in_size
         out_pos += produced;
     }
     return out_pos == out_size;
+}
+
+/// Place bytes [skip, skip + dst_size) of the decompressed stream of indexed members into dst, decompressing the
+/// members that overlap that range in parallel (`threads`), each straight into dst when it lies inside the range.
+/// Returns false if any member fails to decompress to its indexed size (caller falls back for the precise error).
+inline bool gunzip_members_libdeflate(const unsigned char* in, const std::vector<gzip_member_span>& m, std::size_t skip,
+                                      unsigned char* dst, std::size_t dst_size, int threads) {
+    std::vector<std::size_t> todo;
+    for (std::size_t i = 0; i < m.size(); ++i)
+        if (m[i].out_off < skip + dst_size && m[i].out_off + m[i].out_len > skip) todo.push_back(i);
+    std::atomic<bool> ok{true};
+    parallel_for(threads, static_cast<std::ptrdiff_t>(todo.size()), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+        std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(libdeflate_alloc_decompressor(),
+                                                                                         libdeflate_free_decompressor);
+        if (!d) {
+            ok = false;
+            return;
+        }
+        std::vector<unsigned char> tmp;
+        for (std::ptrdiff_t t = b; t < e && ok; ++t) {
+            const gzip_member_span& s = m[todo[static_cast<std::size_t>(t)]];
+            const bool inside = s.out_off >= skip && s.out_off + s.out_len <= skip + dst_size;
+            unsigned char* o = dst + (s.out_off - skip);
+            if (!inside) {
+                tmp.resize(s.out_len);
+                o = tmp.data();
+            }
+            std::size_t used_in = 0, produced = 0;
+            if (libdeflate_gzip_decompress_ex(d.get(), in + s.in_off, s.in_len, o, s.out_len, &used_in, &produced) != LIBDEFLATE_SUCCESS ||
+                used_in != s.in_len || produced != s.out_len) {
+                ok = false;
+                return;
+            }
+            if (!inside) {  // copy the part of this member that falls inside [skip, skip + dst_size)
+                const std::size_t from = std::max(s.out_off, skip), to = std::min(s.out_off + s.out_len, skip + dst_size);
+                std::memcpy(dst + (from - skip), tmp.data() + (from - s.out_off), to - from);
+            }
+        }
+    }, 1);
+    return ok;
 }
 
 /// If the first gzip member of `in` decompresses to exactly head_size bytes (as ctspine writes a .nii.gz: the

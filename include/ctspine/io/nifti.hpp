@@ -143,6 +143,8 @@ struct nifti_write_options {
     double scl_slope = 0, scl_inter = 0;  ///< stored as given (0 = no scaling)
     int xyzt_units = 2;         ///< NIFTI_UNITS_MM
     std::string descrip = "ctspine";
+    int threads = 0;            ///< compression threads for .gz (0 = hardware); the file is identical for any count
+    std::size_t gzip_member_bytes = std::size_t(4) << 20;  ///< voxel bytes per indexed gzip member (.gz)
 };
 
 namespace detail {
@@ -552,36 +554,50 @@ void read_nifti_into(const std::string& path, volume_view<T> out, const nifti_re
     const bool direct = nifti_datatype_of<T>() == h.datatype && !swap && !scale;
 
 #ifdef CTSPINE_HAVE_LIBDEFLATE
-    // One-shot decompression of the whole stream (header + all frames) into a raw buffer, then a threaded
-    // conversion pass: faster than streaming zlib (libdeflate needs the full output buffer). Used when the
-    // whole stream is at most 2x the requested frame, else streaming avoids the memory.
+    // libdeflate decompresses whole gzip members into a buffer of the exact size. Files written by ctspine carry
+    // indexed members (detail::write_gzip_members): those overlapping the requested frame decompress in parallel,
+    // straight into the destination. Other files: one-shot decompression of the whole stream (header + all
+    // frames) into a raw buffer, when it is at most 2x the requested frame (else streaming avoids the memory).
+    // Then a threaded copy / conversion pass.
     const std::uint64_t total = static_cast<std::uint64_t>(h.vox_offset) + frame_bytes * static_cast<std::uint64_t>(h.frames());
-    if (src.is_gzip() && opt.use_libdeflate && total <= 2 * (skip + frame_bytes)) {
+    if (src.is_gzip() && opt.use_libdeflate) {
         detail::mapped_file comp(data_path);
-        // Zero-copy case: a one-frame file whose header is its own gzip member (as write_nifti produces):
-        // the voxel member(s) decompress straight into the destination.
-        if (direct && h.frames() == 1 && h.vox_offset > 0) {
+        std::vector<detail::gzip_member_span> members;
+        const bool indexed = detail::index_gzip_members(comp.data(), comp.size(), static_cast<std::size_t>(total), members);
+        if (indexed && direct &&
+            detail::gunzip_members_libdeflate(comp.data(), members, static_cast<std::size_t>(skip), reinterpret_cast<unsigned char*>(out.data()),
+                                              static_cast<std::size_t>(frame_bytes), opt.threads))
+            return;
+        // Zero-copy case for a one-frame file whose header is its own gzip member without an index (written by
+        // byte_sink::end_member): the voxel member(s) decompress straight into the destination.
+        if (!indexed && direct && h.frames() == 1 && h.vox_offset > 0) {
             std::vector<unsigned char> head(static_cast<std::size_t>(h.vox_offset));
             std::size_t at = detail::gunzip_first_member_libdeflate(comp.data(), comp.size(), head.data(), head.size(), data_path);
             if (at > 0 && detail::gunzip_exact_libdeflate(comp.data(), comp.size(), reinterpret_cast<unsigned char*>(out.data()),
                                                           static_cast<std::size_t>(frame_bytes), data_path, at))
                 return;
         }
-        auto raw = detail::allocate_uninit<unsigned char>(static_cast<index_t>(total));
-        if (detail::gunzip_exact_libdeflate(comp.data(), comp.size(), raw.get(), static_cast<std::size_t>(total), data_path)) {
-            const unsigned char* p = raw.get() + skip;
-            if (direct) {
-                parallel_for(opt.threads, static_cast<index_t>(frame_bytes), [&](index_t b, index_t e, int) {
-                    std::memcpy(reinterpret_cast<unsigned char*>(out.data()) + b, p + b, static_cast<std::size_t>(e - b));
-                }, 1 << 20);
-            } else {
-                detail::dispatch_stored<T>(h.datatype, [&](auto s) {
-                    using S = decltype(s);
-                    detail::check_range<S, T>(p, static_cast<std::size_t>(n), swap, data_path);
-                    detail::convert_block<S, T>(p, out.data(), static_cast<std::size_t>(n), swap, scale, h.slope(), h.inter(), opt.threads);
-                });
+        if (indexed || total <= 2 * (skip + frame_bytes)) {
+            const std::uint64_t staged = indexed ? frame_bytes : total;
+            auto raw = detail::allocate_uninit<unsigned char>(static_cast<index_t>(staged));
+            const bool ok = indexed ? detail::gunzip_members_libdeflate(comp.data(), members, static_cast<std::size_t>(skip), raw.get(),
+                                                                        static_cast<std::size_t>(frame_bytes), opt.threads)
+                                    : detail::gunzip_exact_libdeflate(comp.data(), comp.size(), raw.get(), static_cast<std::size_t>(total), data_path);
+            if (ok) {
+                const unsigned char* p = raw.get() + (indexed ? 0 : skip);
+                if (direct) {
+                    parallel_for(opt.threads, static_cast<index_t>(frame_bytes), [&](index_t b, index_t e, int) {
+                        std::memcpy(reinterpret_cast<unsigned char*>(out.data()) + b, p + b, static_cast<std::size_t>(e - b));
+                    }, 1 << 20);
+                } else {
+                    detail::dispatch_stored<T>(h.datatype, [&](auto s) {
+                        using S = decltype(s);
+                        detail::check_range<S, T>(p, static_cast<std::size_t>(n), swap, data_path);
+                        detail::convert_block<S, T>(p, out.data(), static_cast<std::size_t>(n), swap, scale, h.slope(), h.inter(), opt.threads);
+                    });
+                }
+                return;
             }
-            return;
         }
         // Size mismatch or corrupt data: fall through to the streaming path for the precise error.
     }
@@ -627,8 +643,12 @@ volume<T> read_nifti(const std::string& path, const nifti_read_options& opt = {}
             detail::check_data_fits(h, total, comp.size(), true, h.data_file);
             auto buf = detail::allocate_uninit<T>(n, static_cast<std::size_t>(h.vox_offset));
             unsigned char* start = reinterpret_cast<unsigned char*>(buf.get()) - h.vox_offset;
-            if (detail::gunzip_exact_libdeflate(comp.data(), comp.size(), start, static_cast<std::size_t>(total), h.data_file))
-                return volume<T>(h.geom(), std::move(buf));
+            // Indexed members (files written by ctspine): decompressed in parallel, each into place.
+            std::vector<detail::gzip_member_span> members;
+            const bool ok = detail::index_gzip_members(comp.data(), comp.size(), static_cast<std::size_t>(total), members)
+                                ? detail::gunzip_members_libdeflate(comp.data(), members, 0, start, static_cast<std::size_t>(total), opt.threads)
+                                : detail::gunzip_exact_libdeflate(comp.data(), comp.size(), start, static_cast<std::size_t>(total), h.data_file);
+            if (ok) return volume<T>(h.geom(), std::move(buf));
             // Size mismatch or corrupt data: the general path below produces the precise error.
         }
     }
@@ -686,10 +706,24 @@ void write_nifti(const std::string& path, volume_view<const T> v, const nifti_wr
     std::memcpy(hdr + 344, pair ? "ni1\0" : "n+1\0", 4);
     if (detail::host_is_big_endian()) throw error(errc::unsupported, "nifti: writing on big-endian hosts is not supported", path);
     const std::size_t data_bytes = static_cast<std::size_t>(v.size()) * sizeof(T);
-    if (!pair) {
-        detail::byte_sink sink(path, gz, opt.level);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());
+    if (gz) {
+        // Indexed gzip members (detail::write_gzip_members): the header alone, then the voxels in chunks,
+        // compressed in parallel; libdeflate readers decompress them in parallel straight into place.
+        {
+            detail::file_handle f(path, "wb");
+            detail::write_gzip_members(f, hdr, pair ? 348 : 352, opt.level, 1);
+            if (!pair) detail::write_gzip_members(f, bytes, data_bytes, opt.level, opt.threads, opt.gzip_member_bytes);
+            f.close_checked();
+        }
+        if (pair) {
+            detail::file_handle f(detail::pair_image_path(path), "wb");
+            detail::write_gzip_members(f, bytes, data_bytes, opt.level, opt.threads, opt.gzip_member_bytes);
+            f.close_checked();
+        }
+    } else if (!pair) {
+        detail::byte_sink sink(path, false, opt.level);
         sink.write(hdr, 352);  // header + 4-byte extender (no extensions)
-        sink.end_member();     // .nii.gz: header and voxels as two gzip members (zero-copy libdeflate reads)
         sink.write(v.data(), data_bytes);
         sink.finish();
     } else {
