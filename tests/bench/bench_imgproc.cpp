@@ -12,7 +12,7 @@
 // ratios under the same policy (anchors.md: a fresh 419 MB buffer alone costs 0.06–0.18 s of page faults here).
 // Python anchors: tests/bench/bench_imgproc_anchor.py run with /usr/bin/python3 on the same raw data (written to /tmp).
 // Usage: ctspine_bench_imgproc [--quick] [--reps N] [--no-scipy3]
-//   --quick: 1 repetition, no scipy order 3, 1.0 mm only;  --reps N: repetitions (median; default 3).
+//   --quick: no scipy order 3, 1.0 mm only, 1 repetition unless --reps;  --reps N: repetitions (median; default 3).
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -46,7 +46,7 @@ void line(const std::string& name, double ours, const std::string& anchor_name, 
 
 int main(int argc, char** argv) {
     bool quick = false, no_scipy3 = false;
-    int reps = 3;
+    int reps = 0;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--quick") == 0) quick = true;
         else if (std::strcmp(argv[i], "--no-scipy3") == 0) no_scipy3 = true;
@@ -56,10 +56,8 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    if (quick) {
-        reps = 1;
-        no_scipy3 = true;
-    }
+    if (quick) no_scipy3 = true;
+    if (reps == 0) reps = quick ? 1 : 3;
     geometry g;
     g.dims = {512, 512, 400};
     g.spacing_mm = {0.8, 0.8, 1.0};
