@@ -1,5 +1,10 @@
 // ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] [--threads N]
-//                 [--fp32] | --input-dir DIR --output-dir DIR [--force] [--shard I/N]
+//                 [--fp32] [--memory-limit 8G] [--no-cleanup] [--report r.json] [--csv r.csv] [--preview p.png]
+//                 [--probabilities probs.nii.gz] | --input-dir DIR --output-dir DIR [--force] [--shard I/N]
+//
+// For vertebra models (every foreground class named like a vertebra) the vertebra clean-up (label/vertebrae.hpp:
+// main component per vertebra, fragments to the vertebra they touch most, small isolated fragments dropped) is
+// applied to the nnU-Net output before it is written and measured; --no-cleanup writes the raw nnU-Net labels.
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,9 +15,14 @@
 #include <fstream>
 
 #include <ctspine/io/nifti.hpp>
+#include <ctspine/io/png.hpp>
 #include <ctspine/label/measurements.hpp>
+#include <ctspine/label/preview.hpp>
 #include <ctspine/label/report.hpp>
+#include <ctspine/label/vertebrae.hpp>
+#include <ctspine/pipeline/probabilities.hpp>
 #include <ctspine/pipeline/segment.hpp>
+#include <ctspine/pipeline/vertebra_classes.hpp>
 
 #include "cli.hpp"
 
@@ -23,25 +33,31 @@ bool ends_with(const std::string& s, const std::string& e) {
     return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
 }
 
-/// VerSe label of a model class named like "L1", "vertebrae_L1" or "T13" (dataset.json names); 0 if not a vertebra.
-std::uint16_t verse_label_of_class(const std::string& name) {
-    for (int k = 1; k <= 29; ++k) {
-        const auto v = static_cast<ctspine::vertebra>(k);
-        const std::string n = ctspine::vertebra_name(v);
-        if (name == n || ends_with(name, "_" + n)) {
-            auto l = ctspine::label_of(ctspine::label_scheme::verse, v);
-            return l ? static_cast<std::uint16_t>(*l) : 0;
+/// "8G", "512M", "64k", "1000000" (binary multiples; an optional trailing "B" or "iB") -> bytes.
+std::size_t parse_size(const std::string& v) {
+    std::string t = v;
+    if (!t.empty() && (t.back() == 'B' || t.back() == 'b')) t.pop_back();
+    if (!t.empty() && (t.back() == 'i')) t.pop_back();
+    double mul = 1;
+    if (!t.empty()) {
+        switch (t.back()) {
+            case 'k': case 'K': mul = 1024.0; break;
+            case 'm': case 'M': mul = 1024.0 * 1024; break;
+            case 'g': case 'G': mul = 1024.0 * 1024 * 1024; break;
+            case 't': case 'T': mul = 1024.0 * 1024 * 1024 * 1024; break;
+            default: break;
         }
+        if (mul != 1) t.pop_back();
     }
-    return 0;
+    const double x = cli::to_double(t, "--memory-limit") * mul;
+    if (!(x > 0) || x > 1.8e19) throw std::invalid_argument("--memory-limit must be a positive size like 8G, got " + v);
+    return static_cast<std::size_t>(x);
 }
 
 /// Per-vertebra report (VerSe numbering, named from the model's dataset.json) as JSON and/or CSV.
 void write_reports(const ctspine::segmenter& seg, const ctspine::volume<std::uint16_t>& labels, const ctspine::volume<float>& ct,
                    const std::string& json, const std::string& csv) {
-    const auto names = seg.class_names();
-    std::vector<std::uint16_t> lut(names.size(), 0);
-    for (size_t c = 1; c < names.size(); ++c) lut[c] = verse_label_of_class(names[c]);
+    const std::vector<std::uint16_t> lut = ctspine::class_to_scheme_table(seg.class_names(), ctspine::label_scheme::verse);
     ctspine::volume<std::uint16_t> verse(labels.geometry());
     for (ctspine::index_t n = 0; n < labels.size(); ++n) verse[n] = labels[n] < lut.size() ? lut[labels[n]] : 0;
     ctspine::volume_view<const float> ctv = ct.view();
@@ -66,13 +82,17 @@ int run_segment(cli::args& a) {
     so.step_size = cli::to_double(a.value("--step", "0.5"), "--step");
     so.threads = static_cast<int>(cli::to_long(a.value("--threads", "0"), "--threads"));
     if (a.flag("--fp32")) so.fp16_accumulation = false;
+    const std::string mem = a.value("--memory-limit");
+    if (!mem.empty()) so.memory_limit_bytes = parse_size(mem);
+    const bool no_cleanup = a.flag("--no-cleanup");
+    const std::string preview = a.value("--preview"), probs_path = a.value("--probabilities");
     const std::string in_dir = a.value("--input-dir"), out_dir = a.value("--output-dir");
     const bool force = a.flag("--force");
     const std::string shard = a.value("--shard");
     const std::string report_json = a.value("--report"), report_csv = a.value("--csv");
     auto pos = a.positional();
-    if ((!report_json.empty() || !report_csv.empty()) && (!in_dir.empty() || !out_dir.empty()))
-        throw std::invalid_argument("--report/--csv apply to a single case, not batch mode");
+    if ((!report_json.empty() || !report_csv.empty() || !preview.empty() || !probs_path.empty()) && (!in_dir.empty() || !out_dir.empty()))
+        throw std::invalid_argument("--report/--csv/--preview/--probabilities apply to a single case, not batch mode");
 
     std::vector<std::pair<std::string, std::string>> jobs;
     if (!in_dir.empty() || !out_dir.empty()) {
@@ -108,6 +128,8 @@ int run_segment(cli::args& a) {
     }
 
     const ctspine::segmenter seg(model, lo);
+    const std::vector<std::string> names = seg.class_names();
+    const bool cleanup = !no_cleanup && ctspine::is_vertebra_model(names);
     const bool tty = isatty(fileno(stderr)) != 0;
     for (const auto& [in, out] : jobs) {
         if (tty)
@@ -117,7 +139,20 @@ int run_segment(cli::args& a) {
                 return true;
             };
         const auto ct = ctspine::read_nifti<float>(in);
-        const auto labels = seg.segment(ct, so);
+        ctspine::probability_map probs;
+        auto labels = probs_path.empty() ? seg.segment(ct, so) : seg.segment(ct, probs, so);
+        if (cleanup) {
+            ctspine::vertebra_cleanup_options co;
+            co.threads = so.threads;
+            ctspine::index_t moved = 0, dropped = 0;
+            for (const auto& e : ctspine::clean_vertebrae<std::uint16_t>(labels.view(), co)) {
+                moved += e.voxels_moved_out;
+                dropped += e.voxels_dropped;
+            }
+            if (tty) std::cerr << "\n";
+            std::cout << "  clean-up: " << moved << " voxels reassigned to the vertebra they touch, " << dropped
+                      << " voxels of small isolated fragments removed (--no-cleanup to keep nnU-Net's raw labels)\n";
+        }
         std::uint16_t mx = 0;
         for (auto v : labels) mx = std::max(mx, v);
         if (mx < 256) {
@@ -130,13 +165,31 @@ int run_segment(cli::args& a) {
         if (tty) std::cerr << "\n";
         std::cout << in << " -> " << out << "\n";
         if (!report_json.empty() || !report_csv.empty()) write_reports(seg, labels, ct, report_json, report_csv);
+        if (!probs_path.empty()) {
+            ctspine::write_probabilities_nifti(probs_path, probs);
+            std::cout << "  probabilities (" << probs.num_classes << " classes) -> " << probs_path << "\n";
+        }
+        if (!preview.empty()) {
+            std::vector<std::string> label_names(names.size());
+            for (size_t c = 1; c < names.size(); ++c) {
+                const auto v = ctspine::vertebra_of_class_name(names[c]);
+                label_names[c] = v ? ctspine::vertebra_name(*v) : std::to_string(c);
+            }
+            ctspine::preview_options po;
+            po.threads = so.threads;
+            const auto pv = ctspine::render_spine_preview(ct.view(), labels.view(), label_names, po);
+            ctspine::write_png(preview, pv.image.rgb.data(), pv.image.width, pv.image.height, 3);
+            std::cout << "  preview " << pv.image.width << "x" << pv.image.height << " -> " << preview << "\n";
+        }
     }
     return 0;
 }
 
 CTSPINE_CLI_COMMAND("segment", "nnU-Net v2 segmentation of a CT with a model folder (CPU, nnU-Net-faithful)",
                     "ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] "
-                    "[--threads N] [--fp32] [--force] [--report report.json] [--csv report.csv]\n  batch: --input-dir DIR --output-dir DIR [--force] [--shard I/N]",
+                    "[--threads N] [--fp32] [--memory-limit 8G] [--no-cleanup] [--force] [--report report.json] [--csv report.csv] "
+                    "[--preview preview.png] [--probabilities probs.nii.gz]\n  batch: --input-dir DIR --output-dir DIR [--force] [--shard I/N] "
+                    "[--memory-limit 8G] [--no-cleanup]",
                     run_segment);
 
 }  // namespace

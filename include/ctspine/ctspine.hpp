@@ -14,6 +14,7 @@
 // io: NIfTI (zlib, optional libdeflate), PyTorch checkpoints (zip + restricted pickle)
 #include "ctspine/io/nifti.hpp"
 #include "ctspine/io/pickle.hpp"
+#include "ctspine/io/png.hpp"
 #include "ctspine/io/torch_checkpoint.hpp"
 #include "ctspine/io/zip_reader.hpp"
 // imgproc: resampling (incl. nnU-Net mode), intensity, crop
@@ -25,6 +26,7 @@
 #include "ctspine/label/connected_components.hpp"
 #include "ctspine/label/label_schemes.hpp"
 #include "ctspine/label/measurements.hpp"
+#include "ctspine/label/preview.hpp"
 #include "ctspine/label/report.hpp"
 #include "ctspine/label/vertebrae.hpp"
 // nn: the U-Net engine and nnU-Net's sliding-window prediction
@@ -34,5 +36,7 @@
 #if defined(CTSPINE_HAVE_NLOHMANN_JSON) || __has_include(<nlohmann/json.hpp>)
 #include "ctspine/io/nnunet_model.hpp"
 #include "ctspine/io/nnunet_plans.hpp"
+#include "ctspine/pipeline/probabilities.hpp"
 #include "ctspine/pipeline/segment.hpp"
+#include "ctspine/pipeline/vertebra_classes.hpp"
 #endif

@@ -10,7 +10,9 @@
 #include <sstream>
 
 #include "ctspine/io/nifti.hpp"
+#include "ctspine/label/vertebrae.hpp"
 #include "ctspine/pipeline/segment.hpp"
+#include "ctspine/pipeline/vertebra_classes.hpp"
 #include "test_support.hpp"
 
 using namespace ctspine;
@@ -242,6 +244,55 @@ TEST_CASE("pipeline: memory estimate and limit") {
                                                                    << mi.network_workspace_bytes / 1048576.0 << "); with probabilities "
                                                                    << bigp.peak_bytes / 1048576.0 << " MiB");
     CHECK(big.peak_bytes < (std::size_t(8) << 30));
+}
+
+TEST_CASE("pipeline: vertebra class names") {
+    CHECK(vertebra_of_class_name("L1") == vertebra::L1);
+    CHECK(vertebra_of_class_name("vertebrae_T12") == vertebra::T12);
+    CHECK(vertebra_of_class_name("vertebrae_T1") == vertebra::T1);
+    CHECK(vertebra_of_class_name("sacrum") == vertebra::sacrum);
+    CHECK(!vertebra_of_class_name("XL1"));
+    CHECK(!vertebra_of_class_name("liver"));
+    CHECK(!vertebra_of_class_name("disc"));
+    CHECK(is_vertebra_model({"background", "T11", "T12", "L1"}));
+    CHECK(!is_vertebra_model({"background", "vertebra", "disc"}));
+    CHECK(!is_vertebra_model({"background"}));
+    const auto lut = class_to_scheme_table({"background", "vertebrae_L1", "spleen", "T12"}, label_scheme::verse);
+    CHECK(lut == std::vector<std::uint16_t>{0, 20, 0, 19});
+}
+
+TEST_CASE("pipeline: the CLI output is segment() + vertebra clean-up (and --no-cleanup the raw segmentation)") {
+    CTSPINE_REQUIRE_SHARED(ct_path, "spine/example_ct_sm.nii.gz");
+    // the CLI binary of the same build (bin/ctspine beside tests/), skipped when not built
+    std::error_code ec;
+    const auto cli = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "bin" / "ctspine";
+    if (ec || !std::filesystem::exists(cli)) {
+        MESSAGE("skipped: CLI binary not found at " << cli.string());
+        return;
+    }
+    const segmenter seg(demo_model());
+    REQUIRE(is_vertebra_model(seg.class_names()));
+    const volume<float> ct = read_nifti<float>(ct_path.string());
+    segment_options o;
+    o.threads = 1;
+    const volume<std::uint16_t> raw = seg.segment(ct, o);
+    volume<std::uint16_t> cleaned = raw;
+    vertebra_cleanup_options co;
+    co.threads = 1;
+    clean_vertebrae<std::uint16_t>(cleaned.view(), co);
+    CHECK(!std::equal(raw.begin(), raw.end(), cleaned.begin()));  // the clean-up changes this case
+    const auto tmp = std::filesystem::temp_directory_path();
+    for (bool no_cleanup : {false, true}) {
+        const std::string out = (tmp / (no_cleanup ? "ctspine_test_cli_raw.nii.gz" : "ctspine_test_cli_clean.nii.gz")).string();
+        const std::string cmd = "\"" + cli.string() + "\" segment --model \"" + demo_model() + "\" \"" + ct_path.string() + "\" \"" + out +
+                                "\" --force --threads 1" + (no_cleanup ? " --no-cleanup" : "") + " > /dev/null";
+        REQUIRE(std::system(cmd.c_str()) == 0);
+        const auto got = read_nifti<std::uint8_t>(out);
+        const volume<std::uint16_t>& want = no_cleanup ? raw : cleaned;
+        REQUIRE(got.dims() == want.dims());
+        CHECK(std::equal(want.begin(), want.end(), got.begin()));
+        std::filesystem::remove(out, ec);
+    }
 }
 
 TEST_CASE("pipeline: bad model folder") {

@@ -222,7 +222,7 @@ inline spine_preview render_spine_preview(volume_view<const float> ct, volume_vi
             }
     }, 1);
 
-    const int scale = static_cast<int>(std::max<index_t>(1, img.height / 256));
+    const int scale = static_cast<int>(std::max<index_t>(1, (img.height + 100) / 200));  // ~1/28 of the height per line
     if (opt.names)
         for (auto& [v, s] : sums) {
             const std::string name = v < label_names.size() ? label_names[v] : std::string();
