@@ -471,6 +471,43 @@ void check_range(const unsigned char* raw, std::size_t count, bool swap, const s
     }
 }
 
+/// Convert n stored values S to T in place: the stored values occupy the END of the destination buffer, bytes
+/// [D, D + n·sizeof(S)) with D = n·(sizeof(T) − sizeof(S)), and T value i goes to bytes [i·sizeof(T), (i+1)·sizeof(T)).
+/// Lets a reader decompress into the destination itself instead of a staging buffer as large as the data.
+/// Safety: values are moved block by block through a small local buffer; a block of [a, c) writes bytes below
+/// sizeof(T)·c, and while sizeof(T)·c ≤ D + sizeof(S)·a every input at index ≥ a is still intact — so each phase
+/// [a, c) runs in parallel, the phases shrink geometrically, and a short tail runs in order (in-order block
+/// conversion never overwrites a later input because sizeof(T) ≥ sizeof(S)). Results do not depend on `threads`.
+template <class S, class T>
+void convert_in_place(unsigned char* buf, std::size_t n, bool swap, bool scale, double slope, double inter, int threads) {
+    static_assert(sizeof(T) >= sizeof(S), "convert_in_place widens or keeps the size");
+    const std::size_t D = n * (sizeof(T) - sizeof(S));
+    T* out = reinterpret_cast<T*>(buf);
+    auto run = [&](std::size_t a, std::size_t c, int th) {
+        parallel_for(th, static_cast<index_t>(c - a), [&](index_t b, index_t e, int) {
+            constexpr std::size_t K = 4096;
+            unsigned char local[K * sizeof(S)];
+            for (std::size_t i = a + static_cast<std::size_t>(b); i < a + static_cast<std::size_t>(e); i += K) {
+                const std::size_t k = std::min(K, a + static_cast<std::size_t>(e) - i);
+                std::memcpy(local, buf + D + i * sizeof(S), k * sizeof(S));
+                convert_block<S, T>(local, out + i, k, swap, scale, slope, inter, 1);
+            }
+        }, 1 << 16);
+    };
+    if (sizeof(T) == sizeof(S)) {  // each block overwrites only its own inputs
+        run(0, n, threads);
+        return;
+    }
+    std::size_t a = 0;
+    while (n - a > (std::size_t(1) << 18)) {
+        const std::size_t c = std::min(n, (D + sizeof(S) * a) / sizeof(T));
+        if (c <= a) break;
+        run(a, c, threads);
+        a = c;
+    }
+    run(a, n, 1);
+}
+
 template <class T, class F>
 void dispatch_stored(int datatype, F&& f) {
     switch (datatype) {
@@ -577,6 +614,26 @@ void read_nifti_into(const std::string& path, volume_view<T> out, const nifti_re
                                                           static_cast<std::size_t>(frame_bytes), data_path, at))
                 return;
         }
+        // Widening or same-size conversion (e.g. int16 → float): decompress into the END of the destination
+        // itself and convert in place (convert_in_place) — no staging buffer as large as the data.
+        const std::uint64_t out_bytes = static_cast<std::uint64_t>(n) * sizeof(T);
+        if (!direct && sizeof(T) >= static_cast<std::size_t>(elem) && (indexed || (h.frames() == 1 && out_bytes - frame_bytes >= skip))) {
+            unsigned char* ob = reinterpret_cast<unsigned char*>(out.data());
+            const std::size_t D = static_cast<std::size_t>(out_bytes - frame_bytes);
+            const bool ok = indexed ? detail::gunzip_members_libdeflate(comp.data(), members, static_cast<std::size_t>(skip), ob + D,
+                                                                        static_cast<std::size_t>(frame_bytes), opt.threads)
+                                    : detail::gunzip_exact_libdeflate(comp.data(), comp.size(), ob + D - skip, static_cast<std::size_t>(total), data_path);
+            if (ok) {
+                detail::dispatch_stored<T>(h.datatype, [&](auto s) {
+                    using S = decltype(s);
+                    if constexpr (sizeof(T) >= sizeof(S)) {
+                        detail::check_range<S, T>(ob + D, static_cast<std::size_t>(n), swap, data_path);
+                        detail::convert_in_place<S, T>(ob, static_cast<std::size_t>(n), swap, scale, h.slope(), h.inter(), opt.threads);
+                    }
+                });
+                return;
+            }
+        }
         if (indexed || total <= 2 * (skip + frame_bytes)) {
             const std::uint64_t staged = indexed ? frame_bytes : total;
             auto raw = detail::allocate_uninit<unsigned char>(static_cast<index_t>(staged));
@@ -632,23 +689,41 @@ volume<T> read_nifti(const std::string& path, const nifti_read_options& opt = {}
     // the exact size, header included, so the volume's buffer is allocated with room for the header in front of
     // the voxels and the whole stream (any number of gzip members) decompresses into place — no staging buffer,
     // no copy, whichever tool wrote the file.
+    // Other stored types no wider than T (e.g. int16 → float): the same, placing the stored values at the end of
+    // the buffer and converting in place (detail::convert_in_place).
     const bool scale = opt.apply_scaling && h.has_scaling();
-    if (opt.use_libdeflate && opt.frame == 0 && h.frames() == 1 && nifti_datatype_of<T>() == h.datatype &&
-        h.big_endian == detail::host_is_big_endian() && !scale) {
+    const bool direct = nifti_datatype_of<T>() == h.datatype && h.big_endian == detail::host_is_big_endian() && !scale;
+    const int elem = nifti_datatype_size(h.datatype);
+    if (opt.use_libdeflate && opt.frame == 0 && h.frames() == 1 && sizeof(T) >= static_cast<std::size_t>(elem) &&
+        !(std::is_integral_v<T> && scale)) {
         detail::mapped_file comp(h.data_file);
         if (detail::starts_with_gzip_magic(comp.data(), comp.size())) {
             const index_t n = h.geom().voxel_count();
-            const std::uint64_t frame_bytes = static_cast<std::uint64_t>(detail::checked_mul(n, static_cast<index_t>(sizeof(T))));
+            const std::uint64_t frame_bytes = static_cast<std::uint64_t>(detail::checked_mul(n, static_cast<index_t>(elem)));
             const std::uint64_t total = static_cast<std::uint64_t>(h.vox_offset) + frame_bytes;
             detail::check_data_fits(h, total, comp.size(), true, h.data_file);
             auto buf = detail::allocate_uninit<T>(n, static_cast<std::size_t>(h.vox_offset));
-            unsigned char* start = reinterpret_cast<unsigned char*>(buf.get()) - h.vox_offset;
+            const std::size_t D = static_cast<std::size_t>(n) * (sizeof(T) - static_cast<std::size_t>(elem));  // stored values at the end
+            unsigned char* start = reinterpret_cast<unsigned char*>(buf.get()) + D - h.vox_offset;
             // Indexed members (files written by ctspine): decompressed in parallel, each into place.
             std::vector<detail::gzip_member_span> members;
             const bool ok = detail::index_gzip_members(comp.data(), comp.size(), static_cast<std::size_t>(total), members)
                                 ? detail::gunzip_members_libdeflate(comp.data(), members, 0, start, static_cast<std::size_t>(total), opt.threads)
                                 : detail::gunzip_exact_libdeflate(comp.data(), comp.size(), start, static_cast<std::size_t>(total), h.data_file);
-            if (ok) return volume<T>(h.geom(), std::move(buf));
+            if (ok) {
+                if (!direct) {
+                    const bool swap = h.big_endian != detail::host_is_big_endian();
+                    unsigned char* base = reinterpret_cast<unsigned char*>(buf.get());
+                    detail::dispatch_stored<T>(h.datatype, [&](auto s) {
+                        using S = decltype(s);
+                        if constexpr (sizeof(T) >= sizeof(S)) {
+                            detail::check_range<S, T>(base + D, static_cast<std::size_t>(n), swap, h.data_file);
+                            detail::convert_in_place<S, T>(base, static_cast<std::size_t>(n), swap, scale, h.slope(), h.inter(), opt.threads);
+                        }
+                    });
+                }
+                return volume<T>(h.geom(), std::move(buf));
+            }
             // Size mismatch or corrupt data: the general path below produces the precise error.
         }
     }
