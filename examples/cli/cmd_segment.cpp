@@ -166,7 +166,9 @@ int run_segment(cli::args& a) {
         std::cout << in << " -> " << out << "\n";
         if (!report_json.empty() || !report_csv.empty()) write_reports(seg, labels, ct, report_json, report_csv);
         if (!probs_path.empty()) {
-            ctspine::write_probabilities_nifti(probs_path, probs);
+            ctspine::nifti_write_options wo;
+            wo.level = 1;  // C x the CT's voxels of float32: fast gzip level (level 6 takes several times longer)
+            ctspine::write_probabilities_nifti(probs_path, probs, wo);
             std::cout << "  probabilities (" << probs.num_classes << " classes) -> " << probs_path << "\n";
         }
         if (!preview.empty()) {

@@ -32,6 +32,26 @@ TEST_CASE("pipeline: double -> fp16 single rounding") {
     CHECK(detail::double_to_half_bits(std::ldexp(1.0, -25)) == 0);
     CHECK(detail::double_to_half_bits(std::ldexp(1.0, -25) + std::ldexp(1.0, -60)) == 1);
     CHECK(detail::double_to_half_bits(-3.0 * std::ldexp(1.0, -25)) == 0x8002);
+    // the fast path (via float) against the exact scaling on random values over the whole fp16 range, and on values
+    // a hair off fp16 midpoints (where double -> float -> half would round twice)
+    std::uint64_t st = 0x9e3779b97f4a7c15ull;
+    auto next = [&]() {
+        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+        return st;
+    };
+    index_t bad = 0;
+    for (int i = 0; i < 200000; ++i) {
+        const double m = double(next() >> 11) * 0x1.0p-53;  // [0, 1)
+        const int e = int(next() % 46) - 30;
+        double d = std::ldexp(1.0 + m, e) * ((next() & 1) ? -1.0 : 1.0);
+        if (i % 2) {  // an fp16 midpoint nudged by a few float64 ulps
+            const std::uint16_t h = float_to_half_bits(float(d)) & 0x7bffu;
+            const double lo = half_bits_to_float(h), hi = half_bits_to_float(std::uint16_t(h + 1));
+            d = std::nextafter((lo + hi) / 2, (next() & 1) ? 1e300 : -1e300);
+        }
+        bad += detail::double_to_half_bits(d) != detail::double_to_half_bits_exact(d);
+    }
+    CHECK(bad == 0);
 }
 
 TEST_CASE("pipeline: demo model vs the Python nnU-Net reference") {

@@ -28,8 +28,9 @@ namespace ctspine {
 
 namespace detail {
 
-/// double -> fp16 with a single round-to-nearest-even (NumPy's float64 -> float16 assignment, nnunet-spec.md §4.4).
-inline std::uint16_t double_to_half_bits(double d) {
+/// double -> fp16 with a single round-to-nearest-even (NumPy's float64 -> float16 assignment, nnunet-spec.md §4.4),
+/// by scaling: the reference for double_to_half_bits below.
+inline std::uint16_t double_to_half_bits_exact(double d) {
     if (std::isnan(d)) return 0x7e00;
     const double a = std::fabs(d);
     if (a == 0.0) return std::signbit(d) ? 0x8000 : 0;
@@ -41,6 +42,18 @@ inline std::uint16_t double_to_half_bits(double d) {
     const double r = std::nearbyint(a / scale) * scale;  // a/scale exact (power of two); half-even rounding
     const std::uint16_t b = float_to_half_bits(static_cast<float>(r));  // exact (or 65536 -> inf)
     return static_cast<std::uint16_t>(b | (std::signbit(d) ? 0x8000 : 0));
+}
+
+/// double -> fp16 with a single rounding, as double_to_half_bits_exact. Fast path: d -> float -> half equals the single rounding unless the float lands exactly on a midpoint between two
+/// fp16 values (every fp16 midpoint is a float, and float rounding is monotonic, so d and float(d) lie on the same
+/// side of every other midpoint). Midpoints of normal fp16 numbers have float mantissa low bits 0x1000 of 0x1fff;
+/// inexact values in the fp16 subnormal range or near overflow take the exact path.
+inline std::uint16_t double_to_half_bits(double d) {
+    const float f = static_cast<float>(d);
+    if (static_cast<double>(f) == d) return float_to_half_bits(f);
+    const float af = std::fabs(f);
+    if (af >= 6.103515625e-05f && af < 65504.0f && (float_bits(f) & 0x1fffu) != 0x1000u) return float_to_half_bits(f);
+    return double_to_half_bits_exact(d);
 }
 
 }  // namespace detail
