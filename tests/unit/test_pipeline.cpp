@@ -210,18 +210,26 @@ TEST_CASE("pipeline: two folds and separate-z resampling vs the Python reference
 }
 
 TEST_CASE("pipeline: memory estimate and limit") {
-    CTSPINE_REQUIRE_SHARED(ct_path, "spine/sub-ct_label-22_ct.nii.gz");
     const segmenter seg(demo_model());
-    const volume<float> ct = read_nifti<float>(ct_path.string());
+    // a small synthetic CT at 1.5 mm (resampled to the model's 3 mm), air border cropped away
+    geometry g;
+    g.dims = {44, 36, 30};
+    g.spacing_mm = {1.5, 1.5, 1.5};
+    volume<float> ct(g, 0.0f);
+    for (index_t k = 3; k < 27; ++k)
+        for (index_t j = 4; j < 30; ++j)
+            for (index_t i = 5; i < 40; ++i) ct(i, j, k) = float((i * 37 + j * 11 + k * 5) % 900) - 200.0f;
     segment_options o;
     o.threads = 1;
     const segment_memory_estimate e = seg.estimate_memory(ct, o);
     const segment_memory_estimate ep = seg.estimate_memory(ct, o, true);
-    CHECK(e.peak_bytes >= std::max({e.preprocess_bytes, e.predict_bytes, e.export_bytes}));
+    CHECK(e.cropped_shape == std::array<index_t, 3>{24, 26, 35});  // nnU-Net (z, y, x) of the non-zero box
+    CHECK(e.network_shape == std::array<index_t, 3>{12, 13, 18});  // round(24/2), round(13.0), round(17.5) = 18
+    CHECK(e.peak_bytes == std::max({e.preprocess_bytes, e.predict_bytes, e.export_bytes}));
     CHECK(e.peak_bytes > std::size_t(ct.size()) * 2);
     CHECK(ep.peak_bytes >= e.peak_bytes + std::size_t(ct.size()) * 4 * std::size_t(seg.num_classes()) - std::size_t(ct.size()) * 2);
-    MESSAGE("sub-ct: estimated peak " << e.peak_bytes << " bytes (preprocess " << e.preprocess_bytes << ", predict " << e.predict_bytes
-                                      << ", export " << e.export_bytes << "); with probabilities " << ep.peak_bytes);
+    MESSAGE("synthetic CT: estimated peak " << e.peak_bytes << " bytes (preprocess " << e.preprocess_bytes << ", predict " << e.predict_bytes
+                                            << ", export " << e.export_bytes << "); with probabilities " << ep.peak_bytes);
     o.memory_limit_bytes = e.peak_bytes - 1;
     try {
         seg.segment(ct, o);
@@ -231,6 +239,8 @@ TEST_CASE("pipeline: memory estimate and limit") {
         CHECK(std::string(err.what()).find(std::to_string(e.peak_bytes)) != std::string::npos);
         CHECK(std::string(err.what()).find(std::to_string(e.peak_bytes - 1)) != std::string::npos);
     }
+    probability_map pm;
+    CHECK_THROWS_AS(seg.segment(ct, pm, o), ctspine::error);  // more with probabilities
     o.memory_limit_bytes = e.peak_bytes;
     CHECK(seg.segment(ct, o).dims() == ct.dims());
     // the worst case for a CT of these dims (no crop) is at least the cropped estimate
