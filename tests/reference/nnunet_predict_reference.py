@@ -13,8 +13,9 @@ The synthetic input and predictor are exact in float32 on both sides (see make_i
                         (the whole nnUNetv2_predict chain re-stated with numpy/skimage/torch)
   demo_probs_sub-ct*    (--pipeline) softmax probabilities of the demo model on sub-ct_label-22_ct: per-class sums,
                         sampled voxel indices (.i32) and their values (.f32, voxel-major)
-  plain_v23_2folds_seg_sub-ct.nii.gz  (--pipeline) two folds of tests/data/model/plain_v23 (anisotropic plans
-                        spacing: separate-z resampling in preprocessing and export, fp16 fold averaging)
+  sub-ct_crop32.nii.gz  (--pipeline) a 32^3 crop of the shared sub-ct_label-22_ct (int16, nibabel slicer)
+  plain_v23_2folds_seg_crop32.nii.gz  (--pipeline) two folds of tests/data/model/plain_v23 on that crop (anisotropic
+                        plans spacing: separate-z resampling in preprocessing and export, fp16 fold averaging, TTA)
 
 Run with Debian's python3:  /usr/bin/python3 tests/reference/nnunet_predict_reference.py [--pipeline]
 """
@@ -248,11 +249,14 @@ def main_pipeline():
     # the labels from the probabilities equal the logits' argmax here (the C++ test checks against demo_seg_<ct>)
     assert np.array_equal(seg, nib.load(os.path.join(OUT, "demo_seg_" + name)).get_fdata().astype(np.uint8))
     # two folds + separate-z (tests/data/model/plain_v23: plans spacing [2.5, 0.8, 0.8], ratio 3.125 > 3; the CT is
-    # 1.5 mm isotropic, so preprocessing and export both take the separate-z path), fp16 fold averaging. Without
-    # mirroring: 8x fewer forward passes keep the C++ test fast; mirroring is covered by the demo model and sw_b/sw_c
+    # 1.5 mm isotropic, so preprocessing and export both take the separate-z path), fp16 fold averaging, mirroring as
+    # the checkpoints say (0, 1, 2). On a 32^3 crop of sub-ct_label-22_ct (committed, int16) to keep the C++ test
+    # fast under the sanitizers and independent of ../shared.
+    crop_path = os.path.join(OUT, "sub-ct_crop32.nii.gz")
+    nib.save(nib.load(os.path.join(spine, name)).slicer[20:52, 8:40, 20:52], crop_path)
     tiny = os.path.join(root, "tests", "data", "model", "plain_v23")
-    seg, aff, _ = predict_case(tiny, os.path.join(spine, name), folds=(0, 1), mirroring=False)
-    out = os.path.join(OUT, "plain_v23_2folds_seg_sub-ct.nii.gz")
+    seg, aff, _ = predict_case(tiny, crop_path, folds=(0, 1))
+    out = os.path.join(OUT, "plain_v23_2folds_seg_crop32.nii.gz")
     nib.save(nib.Nifti1Image(seg.astype(np.uint8), aff), out)
     print(out, np.unique(seg, return_counts=True))
 
