@@ -195,6 +195,11 @@ TEST_CASE("pipeline: probabilities vs the Python reference (torch.softmax of the
 TEST_CASE("pipeline: two folds and separate-z resampling vs the Python reference (tiny plain_v23 model)") {
     // plans spacing [2.5, 0.8, 0.8] (ratio 3.125 > 3): preprocessing and export both resample with separate z;
     // folds 0 and 1 averaged in fp16; mirroring (0, 1, 2) from the checkpoints. CT: a committed 32^3 crop (1.5 mm).
+#if defined(__SANITIZE_ADDRESS__)
+    // 3136 tiny-network forwards: ~3 s in Release, ~5 min under ASan+UBSan; the Release run covers it
+    MESSAGE("skipped under AddressSanitizer (too slow); runs in the Release suite");
+    return;
+#endif
     const segmenter seg(ctspine_test::repo_data("model/plain_v23").string());
     REQUIRE(seg.model().networks().size() == 2);
     const volume<float> ct = read_nifti<float>(ctspine_test::repo_data("pipeline/sub-ct_crop32.nii.gz").string());
