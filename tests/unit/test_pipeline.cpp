@@ -56,6 +56,11 @@ TEST_CASE("pipeline: double -> fp16 single rounding") {
 
 TEST_CASE("pipeline: demo model vs the Python nnU-Net reference") {
     for (const char* name : {"example_ct_sm.nii.gz", "sub-ct_label-22_ct.nii.gz"}) {
+#if defined(__SANITIZE_ADDRESS__)
+        // 12 tiles × 2 thread counts take ~4 min under ASan+UBSan; the one-tile CT keeps the path covered there and
+        // the Release run covers both
+        if (std::string(name) == "example_ct_sm.nii.gz") continue;
+#endif
         CTSPINE_REQUIRE_SHARED(ct_path, std::string("spine/") + name);
         const auto ref_path = ctspine_test::repo_data(std::string("pipeline/demo_seg_") + name);
         REQUIRE(std::filesystem::exists(ref_path));
