@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: install dependencies (Debian), build the ctspine tool and run the whole chain on the bundled sample CT:
 # header summary, reorientation, nnU-Net-mode resampling, vertebra segmentation with the bundled demo model (not a
-# clinical model — see README) and a per-vertebra report.
+# clinical model — see README), a per-vertebra report and a preview picture (demo-output/preview.png).
 # Usage: bash examples/run_demo.sh     (as root, or with sudo available)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,5 +19,6 @@ set -x
 "$tool" convert "$ct" "$out/ct_LPS.nii.gz" --reorient LPS
 "$tool" resample "$ct" "$out/ct_1.5mm.nii.gz" --spacing 1.5 1.5 1.5 --nnunet
 "$tool" model-info "$model"
-"$tool" segment --model "$model" "$ct" "$out/seg.nii.gz" --force --report "$out/report.json" --csv "$out/report.csv"
+"$tool" segment --model "$model" "$ct" "$out/seg.nii.gz" --force --report "$out/report.json" --csv "$out/report.csv" \
+    --preview "$out/preview.png"
 "$tool" info "$out/seg.nii.gz"
