@@ -401,6 +401,58 @@ TEST_CASE("write → nibabel read round trip") {
     fs::remove_all(fs::temp_directory_path() / "ctspine_test_nifti_rt");
 }
 
+TEST_CASE("write_nifti_frames: a 4-D file (x, y, z, frame) as nibabel reads it") {
+    fs::path dir = fs::temp_directory_path() / "ctspine_test_nifti_4d";
+    fs::create_directories(dir);
+    const auto v = pattern_volume<float>();
+    const index_t frames = 3;
+    std::vector<float> data;
+    double sum = 0, weighted = 0;
+    for (index_t t = 0; t < frames; ++t)
+        for (float x : v) {
+            data.push_back(x * float(t + 1) + float(t));
+            sum += double(data.back());
+            weighted += double(data.back()) * double(t + 1);
+        }
+    CHECK_THROWS_AS(write_nifti_frames<float>((dir / "bad.nii").string(), data.data(), v.geometry(), 0), ctspine::error);
+    for (const char* name : {"p.nii", "p.nii.gz"}) {
+        const std::string path = (dir / name).string();
+        write_nifti_frames<float>(path, data.data(), v.geometry(), frames);
+        for (index_t t = 0; t < frames; ++t) {  // our frame reader
+            nifti_read_options o;
+            o.frame = t;
+            const auto f = read_nifti<float>(path, o);
+            CHECK(std::equal(f.begin(), f.end(), data.begin() + t * v.size()));
+        }
+        auto lines = nibabel_dump({path});
+        if (lines.empty()) {
+            MESSAGE("nibabel not available: 4-D file checked with ctspine's reader only");
+            continue;
+        }
+        std::istringstream is(lines[0]);
+        long long d0, d1, d2;
+        int dt, qc, sc;
+        is >> d0 >> d1 >> d2 >> dt >> qc >> sc;
+        CHECK((d0 == 7 && d1 == 5 && d2 == 4 && dt == 16 && qc == 1 && sc == 1));
+        affine4 a, q;
+        for (int r = 0; r < 4; ++r)
+            for (int c = 0; c < 4; ++c) is >> a(r, c);
+        double nsum = 0, nweighted = 0;
+        int ndim = 0;
+        long long d3 = 0;
+        is >> nsum;
+        for (int r = 0; r < 4; ++r)
+            for (int c = 0; c < 4; ++c) is >> q(r, c);
+        is >> ndim >> d3 >> nweighted;
+        CHECK(a.isApprox(v.ijk_to_ras(), 1e-6));
+        CHECK(ndim == 4);
+        CHECK(d3 == frames);
+        CHECK(nsum == doctest::Approx(sum));
+        CHECK(nweighted == doctest::Approx(weighted));
+    }
+    fs::remove_all(dir);
+}
+
 TEST_CASE("written .nii.gz: header member + voxel members, corruption in a voxel member is an error") {
     fs::path dir = fs::temp_directory_path() / "ctspine_test_nifti_members";
     fs::create_directories(dir);

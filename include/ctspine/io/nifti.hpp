@@ -733,19 +733,26 @@ volume<T> read_nifti(const std::string& path, const nifti_read_options& opt = {}
     return v;
 }
 
-/// Write a volume as NIfTI-1: .nii / .nii.gz single file, or .hdr(.gz) + .img(.gz) pair by name. Both sform and
-/// qform are set from ijk_to_ras (qform via the nearest rotation; exact for orthogonal affines), pixdim from
-/// spacing_mm, datatype from T, little-endian.
+/// Write `frames` volumes of T on the 3-D grid `g`, one after another, as NIfTI-1 (dim[0] = 3 for one frame, else 4
+/// with dim[4] = frames): .nii / .nii.gz single file, or .hdr(.gz) + .img(.gz) pair by name. Both sform and qform are
+/// set from ijk_to_ras (qform via the nearest rotation; exact for orthogonal affines), pixdim from spacing_mm,
+/// datatype from T, little-endian. `data` holds voxels(g) × frames values, x fastest, frame slowest.
 template <class T>
-void write_nifti(const std::string& path, volume_view<const T> v, const nifti_write_options& opt = {}) {
+void write_nifti_frames(const std::string& path, const T* data, const geometry& g, index_t frames, const nifti_write_options& opt = {}) {
     constexpr int dt = nifti_datatype_of<T>();
     static_assert(dt != 0, "write_nifti: T must be a NIfTI scalar type");
-    for (index_t d : v.dims())
+    for (index_t d : g.dims)
         if (d < 1 || d > 32767)
             throw error(errc::invalid_argument, detail::cat("nifti: extent ", d, " cannot be stored in NIfTI-1 (1..32767)"), path, "dim");
-    if (!v.ijk_to_ras().allFinite()) throw error(errc::invalid_argument, "nifti: non-finite ijk_to_ras", path, "ijk_to_ras");
+    if (frames < 1 || frames > 32767)
+        throw error(errc::invalid_argument, detail::cat("nifti: ", frames, " frames cannot be stored in NIfTI-1 (1..32767)"), path, "dim[4]");
+    const affine4& A = g.ijk_to_ras;
+    if (!A.allFinite()) throw error(errc::invalid_argument, "nifti: non-finite ijk_to_ras", path, "ijk_to_ras");
     const bool pair = detail::is_pair_header_name(path);
     const bool gz = opt.compress < 0 ? detail::ends_with(path, ".gz") : opt.compress == 1;
+    // NIfTI-1 header layout (nifti1.h): sizeof_hdr 0, regular 38, dim 40, datatype 70, bitpix 72, pixdim 76,
+    // vox_offset 108, scl 112/116, xyzt_units 123, descrip 148, qform/sform codes 252/254, quatern 256-276, srow 280,
+    // magic 344.
     unsigned char hdr[352];
     std::memset(hdr, 0, sizeof(hdr));
     auto put16 = [&](std::size_t o, std::int16_t x) { std::memcpy(hdr + o, &x, 2); };
@@ -753,14 +760,15 @@ void write_nifti(const std::string& path, volume_view<const T> v, const nifti_wr
     auto putf = [&](std::size_t o, double x) { float f = static_cast<float>(x); std::memcpy(hdr + o, &f, 4); };
     put32(0, 348);
     hdr[38] = 'r';  // "regular", as nifticlib writes
-    put16(40, 3);
-    for (int i = 0; i < 3; ++i) put16(42 + 2 * static_cast<std::size_t>(i), static_cast<std::int16_t>(v.dims()[static_cast<size_t>(i)]));
-    for (int i = 3; i < 7; ++i) put16(42 + 2 * static_cast<std::size_t>(i), 1);
+    put16(40, frames > 1 ? 4 : 3);
+    for (int i = 0; i < 3; ++i) put16(42 + 2 * static_cast<std::size_t>(i), static_cast<std::int16_t>(g.dims[static_cast<size_t>(i)]));
+    put16(48, static_cast<std::int16_t>(frames));
+    for (int i = 4; i < 7; ++i) put16(42 + 2 * static_cast<std::size_t>(i), 1);
     put16(70, static_cast<std::int16_t>(dt));
     put16(72, static_cast<std::int16_t>(8 * sizeof(T)));
-    auto q = detail::affine_to_quatern(v.ijk_to_ras());
+    auto q = detail::affine_to_quatern(A);
     putf(76, q.qfac);
-    for (int i = 0; i < 3; ++i) putf(80 + 4 * static_cast<std::size_t>(i), v.spacing_mm()[static_cast<size_t>(i)]);
+    for (int i = 0; i < 3; ++i) putf(80 + 4 * static_cast<std::size_t>(i), g.spacing_mm[static_cast<size_t>(i)]);
     for (int i = 3; i < 7; ++i) putf(80 + 4 * static_cast<std::size_t>(i), 1.0);
     putf(108, pair ? 0.0 : 352.0);
     putf(112, opt.scl_slope);
@@ -772,7 +780,6 @@ void write_nifti(const std::string& path, volume_view<const T> v, const nifti_wr
     putf(256, q.b);
     putf(260, q.c);
     putf(264, q.d);
-    const affine4& A = v.ijk_to_ras();
     putf(268, A(0, 3));
     putf(272, A(1, 3));
     putf(276, A(2, 3));
@@ -780,8 +787,8 @@ void write_nifti(const std::string& path, volume_view<const T> v, const nifti_wr
         for (int c = 0; c < 4; ++c) putf(280 + 16 * static_cast<std::size_t>(r) + 4 * static_cast<std::size_t>(c), A(r, c));
     std::memcpy(hdr + 344, pair ? "ni1\0" : "n+1\0", 4);
     if (detail::host_is_big_endian()) throw error(errc::unsupported, "nifti: writing on big-endian hosts is not supported", path);
-    const std::size_t data_bytes = static_cast<std::size_t>(v.size()) * sizeof(T);
-    const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());
+    const std::size_t data_bytes = static_cast<std::size_t>(detail::checked_mul(g.voxel_count(), frames)) * sizeof(T);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(data);
     if (gz) {
         // Indexed gzip members (detail::write_gzip_members): the header alone, then the voxels in chunks,
         // compressed in parallel; libdeflate readers decompress them in parallel straight into place.
@@ -799,7 +806,7 @@ void write_nifti(const std::string& path, volume_view<const T> v, const nifti_wr
     } else if (!pair) {
         detail::byte_sink sink(path, false, opt.level);
         sink.write(hdr, 352);  // header + 4-byte extender (no extensions)
-        sink.write(v.data(), data_bytes);
+        sink.write(data, data_bytes);
         sink.finish();
     } else {
         {
@@ -808,9 +815,15 @@ void write_nifti(const std::string& path, volume_view<const T> v, const nifti_wr
             sink.finish();
         }
         detail::byte_sink sink(detail::pair_image_path(path), gz, opt.level);
-        sink.write(v.data(), data_bytes);
+        sink.write(data, data_bytes);
         sink.finish();
     }
+}
+
+/// Write a volume as NIfTI-1 (see write_nifti_frames; one frame).
+template <class T>
+void write_nifti(const std::string& path, volume_view<const T> v, const nifti_write_options& opt = {}) {
+    write_nifti_frames<T>(path, v.data(), v.geometry(), 1, opt);
 }
 
 template <class T>
