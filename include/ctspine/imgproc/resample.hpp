@@ -279,6 +279,33 @@ inline void cubic_taps(double cp, index_t n, index_t* idx, double* w) {
     for (int t = 0; t < 4; ++t) idx[t] = std::min<index_t>(std::max<index_t>(s + t, 0), n - 1);
 }
 
+/// Calls f(c, out voxel) for every voxel of `out`, c = M · (x, y, z, 1) its continuous input index; threaded over z.
+template <class OutT, class F>
+void for_each_mapped_voxel(volume_view<OutT> out, const Eigen::Matrix4d& M, int threads, F&& f) {
+    const dims3 d = out.dims();
+    parallel_for(threads, d[2], [&](index_t z0, index_t z1, int) {
+        const Eigen::Vector3d step = M.block<3, 1>(0, 0);
+        for (index_t z = z0; z < z1; ++z)
+            for (index_t y = 0; y < d[1]; ++y) {
+                OutT* o = out.data() + (z * d[1] + y) * d[0];
+                const Eigen::Vector3d base = M.block<3, 1>(0, 3) + M.block<3, 1>(0, 1) * double(y) + M.block<3, 1>(0, 2) * double(z);
+                for (index_t x = 0; x < d[0]; ++x) f(Eigen::Vector3d(base + step * double(x)), o[x]);
+            }
+    });
+}
+
+/// An interpolated value stored as OutT: integers rounded half away from zero (as scipy's ni_interpolation.c casts
+/// to an integer output, and as the zoom path's std::lround) and clamped to OutT's range.
+template <class OutT>
+OutT store_interpolated(double v) {
+    if constexpr (std::is_integral_v<OutT>) {
+        constexpr double lo = double(std::numeric_limits<OutT>::lowest()), hi = double(std::numeric_limits<OutT>::max());
+        return static_cast<OutT>(std::min(std::max(std::round(v), lo), hi));
+    } else {
+        return static_cast<OutT>(v);
+    }
+}
+
 }  // namespace detail
 
 /// World-space resampling onto a reference grid (as ITK ResampleImageFilter): output voxel p takes the input value at
@@ -292,85 +319,62 @@ void resample_like_into(volume_view<const InT> in, volume_view<OutT> out, interp
     Eigen::Matrix4d inv = Eigen::Matrix4d(in.ijk_to_ras()).inverse();
     Eigen::Matrix4d M = inv * Eigen::Matrix4d(out.ijk_to_ras());  // output index → input index
     if (!M.allFinite()) throw error(errc::invalid_argument, "resample_like: singular input affine");
-    const dims3 di = in.dims(), d = out.dims();
+    const dims3 di = in.dims();
     if (interp == interpolation::cubic) {
         const std::vector<double> coef = detail::spline_coefficients_padded(in, threads);
         const index_t P = detail::spline_pad, px = di[0] + 2 * P, py = di[1] + 2 * P, pz = di[2] + 2 * P;
-        parallel_for(threads, d[2], [&](index_t z0, index_t z1, int) {
-            for (index_t z = z0; z < z1; ++z)
-                for (index_t y = 0; y < d[1]; ++y) {
-                    OutT* o = out.data() + (z * d[1] + y) * d[0];
-                    const Eigen::Vector3d base = M.block<3, 1>(0, 3) + M.block<3, 1>(0, 1) * double(y) + M.block<3, 1>(0, 2) * double(z);
-                    const Eigen::Vector3d step = M.block<3, 1>(0, 0);
-                    for (index_t x = 0; x < d[0]; ++x) {
-                        const Eigen::Vector3d c = base + step * double(x);
-                        if (!(c.x() >= -0.5 && c.y() >= -0.5 && c.z() >= -0.5 && c.x() <= di[0] - 0.5 && c.y() <= di[1] - 0.5 &&
-                              c.z() <= di[2] - 0.5)) {
-                            o[x] = fill;
-                            continue;
-                        }
-                        index_t ix[4], iy[4], iz[4];
-                        double wx[4], wy[4], wz[4];
-                        detail::cubic_taps(c.x() + double(P), px, ix, wx);
-                        detail::cubic_taps(c.y() + double(P), py, iy, wy);
-                        detail::cubic_taps(c.z() + double(P), pz, iz, wz);
-                        double v = 0;
-                        for (int a = 0; a < 4; ++a) {
-                            double sy = 0;
-                            for (int b = 0; b < 4; ++b) {
-                                const double* row = coef.data() + (iz[a] * py + iy[b]) * px;
-                                sy += wy[b] * (wx[0] * row[ix[0]] + wx[1] * row[ix[1]] + wx[2] * row[ix[2]] + wx[3] * row[ix[3]]);
-                            }
-                            v += wz[a] * sy;
-                        }
-                        if constexpr (std::is_integral_v<OutT>) {
-                            constexpr double lo = double(std::numeric_limits<OutT>::lowest()), hi = double(std::numeric_limits<OutT>::max());
-                            o[x] = static_cast<OutT>(std::min(std::max(std::nearbyint(v), lo), hi));
-                        } else {
-                            o[x] = static_cast<OutT>(v);
-                        }
-                    }
+        detail::for_each_mapped_voxel(out, M, threads, [&](const Eigen::Vector3d& c, OutT& o) {
+            if (!(c.x() >= -0.5 && c.y() >= -0.5 && c.z() >= -0.5 && c.x() <= di[0] - 0.5 && c.y() <= di[1] - 0.5 && c.z() <= di[2] - 0.5)) {
+                o = fill;
+                return;
+            }
+            index_t ix[4], iy[4], iz[4];
+            double wx[4], wy[4], wz[4];
+            detail::cubic_taps(c.x() + double(P), px, ix, wx);
+            detail::cubic_taps(c.y() + double(P), py, iy, wy);
+            detail::cubic_taps(c.z() + double(P), pz, iz, wz);
+            double v = 0;
+            for (int a = 0; a < 4; ++a) {
+                double sy = 0;
+                for (int b = 0; b < 4; ++b) {
+                    const double* row = coef.data() + (iz[a] * py + iy[b]) * px;
+                    sy += wy[b] * (wx[0] * row[ix[0]] + wx[1] * row[ix[1]] + wx[2] * row[ix[2]] + wx[3] * row[ix[3]]);
                 }
+                v += wz[a] * sy;
+            }
+            o = detail::store_interpolated<OutT>(v);
         });
         return;
     }
-    parallel_for(threads, d[2], [&](index_t z0, index_t z1, int) {
-        for (index_t z = z0; z < z1; ++z)
-            for (index_t y = 0; y < d[1]; ++y) {
-                OutT* o = out.data() + (z * d[1] + y) * d[0];
-                const Eigen::Vector3d base = M.block<3, 1>(0, 3) + M.block<3, 1>(0, 1) * double(y) + M.block<3, 1>(0, 2) * double(z);
-                const Eigen::Vector3d step = M.block<3, 1>(0, 0);
-                for (index_t x = 0; x < d[0]; ++x) {
-                    const Eigen::Vector3d c = base + step * double(x);
-                    if (interp == interpolation::nearest) {
-                        const index_t i = static_cast<index_t>(std::floor(c.x() + 0.5)), j = static_cast<index_t>(std::floor(c.y() + 0.5)),
-                                      k = static_cast<index_t>(std::floor(c.z() + 0.5));
-                        o[x] = (i < 0 || j < 0 || k < 0 || i >= di[0] || j >= di[1] || k >= di[2]) ? fill : static_cast<OutT>(in(i, j, k));
-                        continue;
-                    }
-                    // trilinear; a voxel within half a voxel outside the border clamps to it (ITK accepts the
-                    // continuous index range [-0.5, n-0.5])
-                    if (c.x() < -0.5 || c.y() < -0.5 || c.z() < -0.5 || c.x() > di[0] - 0.5 || c.y() > di[1] - 0.5 || c.z() > di[2] - 0.5) {
-                        o[x] = fill;
-                        continue;
-                    }
-                    const double fx = std::floor(c.x()), fy = std::floor(c.y()), fz = std::floor(c.z());
-                    const double tx = c.x() - fx, ty = c.y() - fy, tz = c.z() - fz;
-                    auto at = [&](index_t i, index_t j, index_t k) {
-                        i = std::min<index_t>(std::max<index_t>(i, 0), di[0] - 1);
-                        j = std::min<index_t>(std::max<index_t>(j, 0), di[1] - 1);
-                        k = std::min<index_t>(std::max<index_t>(k, 0), di[2] - 1);
-                        return double(in(i, j, k));
-                    };
-                    const index_t i0 = static_cast<index_t>(fx), j0 = static_cast<index_t>(fy), k0 = static_cast<index_t>(fz);
-                    const double v = (1 - tz) * ((1 - ty) * ((1 - tx) * at(i0, j0, k0) + tx * at(i0 + 1, j0, k0)) +
-                                                 ty * ((1 - tx) * at(i0, j0 + 1, k0) + tx * at(i0 + 1, j0 + 1, k0))) +
-                                     tz * ((1 - ty) * ((1 - tx) * at(i0, j0, k0 + 1) + tx * at(i0 + 1, j0, k0 + 1)) +
-                                           ty * ((1 - tx) * at(i0, j0 + 1, k0 + 1) + tx * at(i0 + 1, j0 + 1, k0 + 1)));
-                    if constexpr (std::is_integral_v<OutT>) o[x] = static_cast<OutT>(std::lround(v));
-                    else o[x] = static_cast<OutT>(v);
-                }
-            }
+    if (interp == interpolation::nearest) {
+        detail::for_each_mapped_voxel(out, M, threads, [&](const Eigen::Vector3d& c, OutT& o) {
+            const index_t i = static_cast<index_t>(std::floor(c.x() + 0.5)), j = static_cast<index_t>(std::floor(c.y() + 0.5)),
+                          k = static_cast<index_t>(std::floor(c.z() + 0.5));
+            o = (i < 0 || j < 0 || k < 0 || i >= di[0] || j >= di[1] || k >= di[2]) ? fill : static_cast<OutT>(in(i, j, k));
+        });
+        return;
+    }
+    detail::for_each_mapped_voxel(out, M, threads, [&](const Eigen::Vector3d& c, OutT& o) {
+        // trilinear; a voxel within half a voxel outside the border clamps to it (ITK accepts the continuous index
+        // range [-0.5, n-0.5])
+        if (c.x() < -0.5 || c.y() < -0.5 || c.z() < -0.5 || c.x() > di[0] - 0.5 || c.y() > di[1] - 0.5 || c.z() > di[2] - 0.5) {
+            o = fill;
+            return;
+        }
+        const double fx = std::floor(c.x()), fy = std::floor(c.y()), fz = std::floor(c.z());
+        const double tx = c.x() - fx, ty = c.y() - fy, tz = c.z() - fz;
+        auto at = [&](index_t i, index_t j, index_t k) {
+            i = std::min<index_t>(std::max<index_t>(i, 0), di[0] - 1);
+            j = std::min<index_t>(std::max<index_t>(j, 0), di[1] - 1);
+            k = std::min<index_t>(std::max<index_t>(k, 0), di[2] - 1);
+            return double(in(i, j, k));
+        };
+        const index_t i0 = static_cast<index_t>(fx), j0 = static_cast<index_t>(fy), k0 = static_cast<index_t>(fz);
+        const double v = (1 - tz) * ((1 - ty) * ((1 - tx) * at(i0, j0, k0) + tx * at(i0 + 1, j0, k0)) +
+                                     ty * ((1 - tx) * at(i0, j0 + 1, k0) + tx * at(i0 + 1, j0 + 1, k0))) +
+                         tz * ((1 - ty) * ((1 - tx) * at(i0, j0, k0 + 1) + tx * at(i0 + 1, j0, k0 + 1)) +
+                               ty * ((1 - tx) * at(i0, j0 + 1, k0 + 1) + tx * at(i0 + 1, j0 + 1, k0 + 1)));
+        o = detail::store_interpolated<OutT>(v);
     });
 }
 
