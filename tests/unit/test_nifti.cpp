@@ -327,6 +327,26 @@ std::vector<std::string> nibabel_dump(const std::vector<std::string>& files) {
     return lines.size() == files.size() ? lines : std::vector<std::string>{};
 }
 
+/// One nib_dump.py line, parsed.
+struct nib_info {
+    long long d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+    int datatype = 0, qform_code = 0, sform_code = 0, ndim = 0;
+    affine4 affine, qform;
+    double sum = 0, frame_weighted_sum = 0;
+};
+nib_info parse_nib_line(const std::string& line) {
+    nib_info n;
+    std::istringstream is(line);
+    is >> n.d0 >> n.d1 >> n.d2 >> n.datatype >> n.qform_code >> n.sform_code;
+    for (int r = 0; r < 4; ++r)
+        for (int c = 0; c < 4; ++c) is >> n.affine(r, c);
+    is >> n.sum;
+    for (int r = 0; r < 4; ++r)
+        for (int c = 0; c < 4; ++c) is >> n.qform(r, c);
+    is >> n.ndim >> n.d3 >> n.frame_weighted_sum;
+    return n;
+}
+
 template <class T>
 volume<T> pattern_volume() {
     geometry g;
@@ -362,29 +382,19 @@ void round_trip(const char* suffix) {
         MESSAGE("nibabel not available: round trip checked with ctspine's reader only");
         return;
     }
-    std::istringstream is(lines[0]);
-    long long d0, d1, d2;
-    int dt, qc, sc;
-    is >> d0 >> d1 >> d2 >> dt >> qc >> sc;
-    CHECK(d0 == 7);
-    CHECK(d1 == 5);
-    CHECK(d2 == 4);
-    CHECK(dt == nifti_datatype_of<T>());
-    CHECK(qc == 1);
-    CHECK(sc == 1);
-    affine4 a;
-    for (int r = 0; r < 4; ++r)
-        for (int c = 0; c < 4; ++c) is >> a(r, c);
-    double sum;
-    is >> sum;
-    affine4 q;
-    for (int r = 0; r < 4; ++r)
-        for (int c = 0; c < 4; ++c) is >> q(r, c);
-    CHECK(a.isApprox(v.ijk_to_ras(), 1e-6));
-    CHECK(q.isApprox(v.ijk_to_ras(), 1e-5));  // qform (float32 quaternion) reproduces the rotation too
+    const nib_info n = parse_nib_line(lines[0]);
+    CHECK(n.d0 == 7);
+    CHECK(n.d1 == 5);
+    CHECK(n.d2 == 4);
+    CHECK(n.ndim == 3);
+    CHECK(n.datatype == nifti_datatype_of<T>());
+    CHECK(n.qform_code == 1);
+    CHECK(n.sform_code == 1);
+    CHECK(n.affine.isApprox(v.ijk_to_ras(), 1e-6));
+    CHECK(n.qform.isApprox(v.ijk_to_ras(), 1e-5));  // qform (float32 quaternion) reproduces the rotation too
     double expect = 0;
     for (T x : v) expect += double(x);
-    CHECK(sum == doctest::Approx(expect));
+    CHECK(n.sum == doctest::Approx(expect));
 }
 }  // namespace
 
@@ -429,26 +439,13 @@ TEST_CASE("write_nifti_frames: a 4-D file (x, y, z, frame) as nibabel reads it")
             MESSAGE("nibabel not available: 4-D file checked with ctspine's reader only");
             continue;
         }
-        std::istringstream is(lines[0]);
-        long long d0, d1, d2;
-        int dt, qc, sc;
-        is >> d0 >> d1 >> d2 >> dt >> qc >> sc;
-        CHECK((d0 == 7 && d1 == 5 && d2 == 4 && dt == 16 && qc == 1 && sc == 1));
-        affine4 a, q;
-        for (int r = 0; r < 4; ++r)
-            for (int c = 0; c < 4; ++c) is >> a(r, c);
-        double nsum = 0, nweighted = 0;
-        int ndim = 0;
-        long long d3 = 0;
-        is >> nsum;
-        for (int r = 0; r < 4; ++r)
-            for (int c = 0; c < 4; ++c) is >> q(r, c);
-        is >> ndim >> d3 >> nweighted;
-        CHECK(a.isApprox(v.ijk_to_ras(), 1e-6));
-        CHECK(ndim == 4);
-        CHECK(d3 == frames);
-        CHECK(nsum == doctest::Approx(sum));
-        CHECK(nweighted == doctest::Approx(weighted));
+        const nib_info n = parse_nib_line(lines[0]);
+        CHECK((n.d0 == 7 && n.d1 == 5 && n.d2 == 4 && n.datatype == 16 && n.qform_code == 1 && n.sform_code == 1));
+        CHECK(n.affine.isApprox(v.ijk_to_ras(), 1e-6));
+        CHECK(n.ndim == 4);
+        CHECK(n.d3 == frames);
+        CHECK(n.sum == doctest::Approx(sum));
+        CHECK(n.frame_weighted_sum == doctest::Approx(weighted));
     }
     fs::remove_all(dir);
 }
