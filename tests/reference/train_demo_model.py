@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from skimage.transform import resize
 
 from dna_unet import PlainConvUNet
+from make_model_fixtures import resampling_kwargs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -114,13 +115,7 @@ def plans(props):
             "nonlin_kwargs": {"inplace": True}}
     cfg = {"data_identifier": "nnUNetPlans_3d_fullres", "preprocessor_name": "DefaultPreprocessor", "batch_size": 2,
            "patch_size": PATCH, "median_image_size_in_voxels": [34, 74, 80], "spacing": TARGET_SPACING,
-           "normalization_schemes": ["CTNormalization"], "use_mask_for_norm": [False],
-           "resampling_fn_data": "resample_data_or_seg_to_shape",
-           "resampling_fn_data_kwargs": {"is_seg": False, "order": 3, "order_z": 0, "force_separate_z": None},
-           "resampling_fn_seg": "resample_data_or_seg_to_shape",
-           "resampling_fn_seg_kwargs": {"is_seg": True, "order": 1, "order_z": 0, "force_separate_z": None},
-           "resampling_fn_probabilities": "resample_data_or_seg_to_shape",
-           "resampling_fn_probabilities_kwargs": {"is_seg": False, "order": 1, "order_z": 0, "force_separate_z": None},
+           "normalization_schemes": ["CTNormalization"], "use_mask_for_norm": [False], **resampling_kwargs(),
            "batch_dice": False,
            "architecture": {"network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
                             "arch_kwargs": arch, "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"]}}
