@@ -282,6 +282,13 @@ TEST_CASE("pipeline: memory estimate and limit") {
                                                                    << mi.network_workspace_bytes / 1048576.0 << "); with probabilities "
                                                                    << bigp.peak_bytes / 1048576.0 << " MiB");
     CHECK(big.peak_bytes < (std::size_t(8) << 30));
+    // five folds: one network workspace at a time (unet::release_workspace after each fold) plus the fp16 fold sum
+    mi.probabilities = false;
+    mi.folds = 5;
+    const auto five = estimate_segment_memory(mi);
+    MESSAGE("same, five folds: estimated peak " << five.peak_bytes / 1048576.0 << " MiB");
+    CHECK(five.peak_bytes == big.peak_bytes + std::size_t(2) * 26 * 267 * 273 * 273);
+    CHECK(five.peak_bytes < (std::size_t(7) << 30));
 }
 
 TEST_CASE("pipeline: vertebra class names") {

@@ -97,6 +97,9 @@ TEST_CASE("PlainConvUNet and ResidualEncoderUNet match PyTorch") {
         tensor out1 = net.forward(input, 1), out2 = net.forward(input, 2);
         REQUIRE(out1.shape() == expect.shape());
         CHECK(std::memcmp(out1.data(), out2.data(), sizeof(float) * size_t(out1.size())) == 0);  // thread-count independent
+        net.release_workspace();  // as the segmenter does between folds: the next forward allocates it again
+        const tensor out3 = net.forward(input, 2);
+        CHECK(std::memcmp(out1.data(), out3.data(), sizeof(float) * size_t(out1.size())) == 0);
         float maxabs = 0, maxdiff = 0;
         for (index_t i = 0; i < expect.size(); ++i) {
             maxabs = std::max(maxabs, std::abs(expect.data()[i]));

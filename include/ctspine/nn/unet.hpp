@@ -183,6 +183,13 @@ public:
         return out;
     }
 
+    /// Frees the forward workspace; the next forward() allocates it again. The segmenter calls this when a fold is
+    /// done, so that one workspace is alive at a time (not one per fold) and none during the export.
+    void release_workspace() const {
+        std::lock_guard<std::mutex> lock(*mutex_);
+        *ws_ = workspace{};
+    }
+
     /// Working memory forward() needs for a patch (bytes), before running it.
     std::size_t peak_working_bytes(const std::array<index_t, 3>& patch) const {
         auto blk = [](index_t c, std::array<index_t, 3> s) {

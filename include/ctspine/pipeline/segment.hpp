@@ -71,11 +71,11 @@ struct segment_options {
 };
 
 /// What one segmentation allocates, in bytes, per stage (the input CT not counted; the label map and, when asked
-/// for, the probability map are counted even when the caller supplies them; the networks' weights are not, their
-/// forward workspaces are — each fold's network keeps its workspace after its first tile).
+/// for, the probability map are counted even when the caller supplies them; the networks' weights are not, the
+/// forward workspace is — one at a time: each fold's network releases its workspace when the fold is done).
 struct segment_memory_estimate {
     std::size_t preprocess_bytes = 0;  ///< crop, resampled network input, resampling scratch
-    std::size_t predict_bytes = 0;     ///< network input, fp16 accumulators, tile buffers, workspaces, fold sum
+    std::size_t predict_bytes = 0;     ///< network input, fp16 accumulators, tile buffers, workspace, fold sum
     std::size_t export_bytes = 0;      ///< fp16 logits, one exported channel and its resampling scratch, argmax state
     std::size_t peak_bytes = 0;        ///< max of the three
     std::array<index_t, 3> cropped_shape{0, 0, 0};  ///< nnU-Net axis order (after transpose_forward)
@@ -97,20 +97,20 @@ inline segment_memory_estimate estimate_segment_memory(const segment_memory_inpu
     const double N = prod(in.image), Nc = prod(in.cropped), Nn = prod(in.network), Pv = prod(in.patch);
     std::array<index_t, 3> padded{};
     for (size_t a = 0; a < 3; ++a) padded[a] = std::max(in.network[a], in.patch[a]);
-    const double Np = prod(padded), C = double(in.num_classes), F = double(in.folds);
+    const double Np = prod(padded), C = double(in.num_classes);
     const bool pads = padded != in.network;
     const double lb = in.fp16_accumulation ? 2.0 : 4.0;  // bytes per stored logit
     const double outputs = 2.0 * N + (in.probabilities ? 4.0 * C * N : 0.0);
     const bool resample = in.cropped != in.network;
-    const double workspaces = F * double(in.network_workspace_bytes);
+    const double workspace = double(in.network_workspace_bytes);  // one fold's, released when the fold is done
     // zoom3d's float64 scratch: output x·y extents times the input z extent (our x = nnU-Net axis 2)
     const double pre = outputs + (resample ? 4.0 * Nc + 4.0 * Nn + 8.0 * double(in.network[2]) * double(in.network[1]) * double(in.cropped[0])
                                            : 4.0 * Nn);
     const double tiles = (2.0 + (in.mirroring ? 4.0 : 2.0) * C) * 4.0 * Pv;
     const double acc = in.fp16_accumulation ? 2.0 * C * Np + 2.0 * Np + (pads ? 2.0 * C * Nn : 0.0)
                                             : 4.0 * C * Np + 4.0 * Np + 4.0 * C * Nn;
-    const double pred = outputs + 4.0 * Nn + (pads ? 4.0 * Np : 0.0) + acc + tiles + workspaces + (in.folds > 1 ? lb * C * Nn : 0.0);
-    const double exp = outputs + workspaces + lb * C * Nn + (in.fp16_accumulation ? 4.0 * Nn : 0.0) +
+    const double pred = outputs + 4.0 * Nn + (pads ? 4.0 * Np : 0.0) + acc + tiles + workspace + (in.folds > 1 ? lb * C * Nn : 0.0);
+    const double exp = outputs + lb * C * Nn + (in.fp16_accumulation ? 4.0 * Nn : 0.0) +
                        (resample ? lb * Nc + 8.0 * double(in.cropped[2]) * double(in.cropped[1]) * double(in.network[0]) : 0.0) +
                        (in.probabilities ? 0.0 : lb * Nc);
     auto sz = [](double b) { return b >= 1.8e19 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(b); };
@@ -355,6 +355,7 @@ private:
                 if (f == 0) logits32 = std::move(lf);
                 else nn::accumulate_fold(logits32, lf, false);
             }
+            net.release_workspace();  // one workspace alive at a time, none during export
         }
         if (opt.fp16_accumulation) nn::finish_folds_half(logits16, static_cast<index_t>(nets.size()));
         else nn::finish_folds(logits32, static_cast<index_t>(nets.size()), false);
