@@ -126,6 +126,33 @@ TEST_CASE("preview: names are drawn beside the centroid, glyphs exist for verteb
     CHECK(a.image.rgb != b.image.rgb);
 }
 
+TEST_CASE("preview: names of labels with close centroids do not overlap") {
+    // two thin slabs 2 mm apart in z: their names (7 pixel rows each at this size) would overlap at the centroids
+    geometry g;
+    g.dims = {40, 60, 40};
+    g.spacing_mm = {1, 1, 1};
+    volume<float> ct(g, -1000.0f);
+    volume<std::uint16_t> lab(g, 0);
+    for (index_t j = 25; j < 35; ++j)
+        for (index_t i = 15; i < 25; ++i) lab(i, j, 20) = 1, lab(i, j, 22) = 2;
+    preview_options o;
+    o.pixel_mm = 1.0;
+    o.orientation_marks = false;
+    const spine_preview p = render_spine_preview(ct.view(), lab.view(), {"", "L1", "L2"}, o);
+    std::set<index_t> rows[3];
+    for (std::uint16_t v = 1; v <= 2; ++v) {
+        const auto c = label_colour(v);
+        for (index_t y = 0; y < p.image.height; ++y)
+            for (index_t x = 0; x < p.image.width; ++x)
+                if (std::equal(c.begin(), c.end(), p.image.at(x, y))) rows[v].insert(y);
+        CHECK(rows[v].size() >= 5);  // the name is drawn
+    }
+    REQUIRE(!rows[1].empty());
+    REQUIRE(!rows[2].empty());
+    // L2 (z = 22, higher) is above L1; the glyph rows are disjoint
+    CHECK(*rows[2].rbegin() < *rows[1].begin());
+}
+
 TEST_CASE("preview: bad input") {
     geometry g;
     g.dims = {4, 4, 4};

@@ -223,18 +223,28 @@ inline spine_preview render_spine_preview(volume_view<const float> ct, volume_vi
     }, 1);
 
     const int scale = static_cast<int>(std::max<index_t>(1, (img.height + 100) / 200));  // ~1/28 of the height per line
-    if (opt.names)
+    if (opt.names) {
+        struct name_tag {
+            index_t row, su, cu;
+            std::uint16_t v;
+        };
+        std::vector<name_tag> tags;
         for (auto& [v, s] : sums) {
-            const std::string name = v < label_names.size() ? label_names[v] : std::string();
-            if (name.empty()) continue;
+            if (v >= label_names.size() || label_names[v].empty()) continue;
             const vec3 c = g.index_to_world(vec3(s[0] / s[3], s[1] / s[3], s[2] / s[3]));
-            const auto row = static_cast<index_t>(std::floor((hi[2] - c[2]) / px)) - 7 * scale / 2;
-            const auto su = static_cast<index_t>(std::floor((hi[1] - c[1]) / px));
-            const auto cu = static_cast<index_t>(std::floor((hi[0] - c[0]) / px));
-            // beside the vertebra: posterior of the centroid (right) in sagittal, patient's left (right) in coronal
-            detail::draw_text(img, out.sagittal_left + su + 6 * scale, row, name, scale, label_colour(v));
-            detail::draw_text(img, out.coronal_left + cu + 6 * scale, row, name, scale, label_colour(v));
+            tags.push_back({static_cast<index_t>(std::floor((hi[2] - c[2]) / px)) - 7 * scale / 2,
+                            static_cast<index_t>(std::floor((hi[1] - c[1]) / px)), static_cast<index_t>(std::floor((hi[0] - c[0]) / px)), v});
         }
+        // top to bottom; a name that would overlap the one above moves down to the next free text line (7 rows of
+        // glyph + 1 of space), so that close centroids (small or fragmented labels) still give readable names
+        std::stable_sort(tags.begin(), tags.end(), [](const name_tag& a, const name_tag& b) { return a.row < b.row; });
+        for (size_t t = 1; t < tags.size(); ++t) tags[t].row = std::max(tags[t].row, tags[t - 1].row + 8 * scale);
+        for (const name_tag& t : tags) {
+            // beside the vertebra: posterior of the centroid (right) in sagittal, patient's left (right) in coronal
+            detail::draw_text(img, out.sagittal_left + t.su + 6 * scale, t.row, label_names[t.v], scale, label_colour(t.v));
+            detail::draw_text(img, out.coronal_left + t.cu + 6 * scale, t.row, label_names[t.v], scale, label_colour(t.v));
+        }
+    }
     if (opt.orientation_marks) {
         const std::array<std::uint8_t, 3> yellow{255, 230, 0};
         const index_t m = 2 * scale, right = 5 * scale + m;
