@@ -50,6 +50,19 @@ void set_threads(itk::ProcessObject* f, int threads) {
     f->SetNumberOfWorkUnits(threads);
 }
 
+/// Median wall time of `reps` full re-executions of the filter (Modified() forces each Update() to run again).
+double time_updates(itk::ProcessObject* f, int threads, int reps) {
+    set_threads(f, threads);
+    std::vector<double> t;
+    for (int i = 0; i < reps; ++i) {
+        f->Modified();
+        const double t0 = now();
+        f->Update();
+        t.push_back(now() - t0);
+    }
+    return median(t);
+}
+
 }  // namespace
 
 double resample_linear(const std::int16_t* in, const long dims[3], const double sp[3], const long out_dims[3], int threads, int reps, float* out) {
@@ -73,16 +86,9 @@ double resample_linear(const std::int16_t* in, const long dims[3], const double 
     f->SetOutputSpacing(osp);
     f->SetOutputOrigin(origin);
     f->SetDefaultPixelValue(0);
-    set_threads(f, threads);
-    std::vector<double> t;
-    for (int i = 0; i < reps; ++i) {
-        f->Modified();
-        const double t0 = now();
-        f->Update();
-        t.push_back(now() - t0);
-    }
+    const double seconds = time_updates(f, threads, reps);
     if (out) std::memcpy(out, f->GetOutput()->GetBufferPointer(), sizeof(float) * size[0] * size[1] * size[2]);
-    return median(t);
+    return seconds;
 }
 
 double window(const float* in, const long dims[3], float lo, float hi, int threads, int reps, float* out) {
@@ -95,16 +101,9 @@ double window(const float* in, const long dims[3], float lo, float hi, int threa
     f->SetWindowMaximum(hi);
     f->SetOutputMinimum(0.f);
     f->SetOutputMaximum(1.f);
-    set_threads(f, threads);
-    std::vector<double> t;
-    for (int i = 0; i < reps; ++i) {
-        f->Modified();
-        const double t0 = now();
-        f->Update();
-        t.push_back(now() - t0);
-    }
+    const double seconds = time_updates(f, threads, reps);
     if (out) std::memcpy(out, f->GetOutput()->GetBufferPointer(), sizeof(float) * size_t(dims[0]) * size_t(dims[1]) * size_t(dims[2]));
-    return median(t);
+    return seconds;
 }
 
 }  // namespace itk_anchor
