@@ -23,6 +23,19 @@ index_t count_nonblack(const rgb_image& im) {
         }
     return n;
 }
+/// 40 x 60 x 40 voxels of 1 mm filled with air, for the name tests
+volume<float> air_40x60x40() {
+    geometry g;
+    g.dims = {40, 60, 40};
+    g.spacing_mm = {1, 1, 1};
+    return volume<float>(g, -1000.0f);
+}
+preview_options one_mm_no_marks() {
+    preview_options o;
+    o.pixel_mm = 1.0;
+    o.orientation_marks = false;
+    return o;
+}
 }  // namespace
 
 TEST_CASE("preview: a bright voxel lands where the affine says") {
@@ -98,17 +111,12 @@ TEST_CASE("preview: label colours are distinct") {
 TEST_CASE("preview: names are drawn beside the centroid, glyphs exist for vertebra names") {
     for (const char* n : {"C1", "T12", "L5", "S1", "SACRUM", "COCCYX", "T13", "L6", "A", "P", "R", "L"})
         for (const char* ch = n; *ch; ++ch) CHECK_MESSAGE(detail::glyph5x7(*ch) != nullptr, n);
-    geometry g;
-    g.dims = {40, 60, 40};
-    g.spacing_mm = {1, 1, 1};
-    volume<float> ct(g, -1000.0f);
-    volume<std::uint16_t> lab(g, 0);
+    const volume<float> ct = air_40x60x40();
+    volume<std::uint16_t> lab(ct.geometry(), 0);
     for (index_t k = 15; k < 25; ++k)
         for (index_t j = 25; j < 35; ++j)
             for (index_t i = 15; i < 25; ++i) lab(i, j, k) = 3;
-    preview_options o;
-    o.pixel_mm = 1.0;
-    o.orientation_marks = false;
+    preview_options o = one_mm_no_marks();
     o.names = false;
     const spine_preview a = render_spine_preview(ct.view(), lab.view(), {"", "", "", "L1"}, o);
     o.names = true;
@@ -128,16 +136,11 @@ TEST_CASE("preview: names are drawn beside the centroid, glyphs exist for verteb
 
 TEST_CASE("preview: names of labels with close centroids do not overlap") {
     // two thin slabs 2 mm apart in z: their names (7 pixel rows each at this size) would overlap at the centroids
-    geometry g;
-    g.dims = {40, 60, 40};
-    g.spacing_mm = {1, 1, 1};
-    volume<float> ct(g, -1000.0f);
-    volume<std::uint16_t> lab(g, 0);
+    const volume<float> ct = air_40x60x40();
+    volume<std::uint16_t> lab(ct.geometry(), 0);
     for (index_t j = 25; j < 35; ++j)
         for (index_t i = 15; i < 25; ++i) lab(i, j, 20) = 1, lab(i, j, 22) = 2;
-    preview_options o;
-    o.pixel_mm = 1.0;
-    o.orientation_marks = false;
+    const preview_options o = one_mm_no_marks();
     const spine_preview p = render_spine_preview(ct.view(), lab.view(), {"", "L1", "L2"}, o);
     std::set<index_t> rows[3];
     for (std::uint16_t v = 1; v <= 2; ++v) {
