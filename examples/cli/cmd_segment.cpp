@@ -3,7 +3,8 @@
 //                 [--probabilities probs.nii.gz] | --input-dir DIR --output-dir DIR [--force] [--shard I/N]
 //
 // For vertebra models (every foreground class named like a vertebra) the vertebra clean-up (label/vertebrae.hpp:
-// main component per vertebra, fragments to the vertebra they touch most, small isolated fragments dropped) is
+// main component per vertebra, fragments to the vertebra they touch most, small isolated fragments and labels under
+// 100 voxels dropped) is
 // applied to the nnU-Net output before it is written and measured; --no-cleanup writes the raw nnU-Net labels.
 #include <unistd.h>
 
@@ -144,14 +145,16 @@ int run_segment(cli::args& a) {
         if (cleanup) {
             ctspine::vertebra_cleanup_options co;
             co.threads = so.threads;
-            ctspine::index_t moved = 0, dropped = 0;
+            ctspine::index_t moved = 0, dropped = 0, dissolved = 0;
             for (const auto& e : ctspine::clean_vertebrae<std::uint16_t>(labels.view(), co)) {
                 moved += e.voxels_moved_out;
                 dropped += e.voxels_dropped;
+                dissolved += e.dissolved;
             }
             if (tty) std::cerr << "\n";
             std::cout << "  clean-up: " << moved << " voxels reassigned to the vertebra they touch, " << dropped
-                      << " voxels of small isolated fragments removed (--no-cleanup to keep nnU-Net's raw labels)\n";
+                      << " voxels of small isolated fragments removed, " << dissolved << " label(s) under " << co.min_label_voxels
+                      << " voxels removed (--no-cleanup to keep nnU-Net's raw labels)\n";
         }
         std::uint16_t mx = 0;
         for (auto v : labels) mx = std::max(mx, v);

@@ -1,5 +1,5 @@
 // ctspine vertebrae SEG [--ct CT] [--scheme verse|totalseg|...] [--clean OUT] [--json REPORT] [--csv REPORT]
-//                       [--all-labels] [--fill-holes] [--min-fragment VOXELS]
+//                       [--all-labels] [--fill-holes] [--min-fragment VOXELS] [--min-label VOXELS]
 // Clean a vertebra segmentation, measure every vertebra, check the column's anatomical consistency.
 #include <fstream>
 #include <iostream>
@@ -23,6 +23,7 @@ int run_vertebrae(cli::args& a) {
     ctspine::vertebra_cleanup_options co;
     co.fill_holes = a.flag("--fill-holes");
     co.min_fragment_voxels = cli::to_long(a.value("--min-fragment", "100"), "--min-fragment");
+    co.min_label_voxels = cli::to_long(a.value("--min-label", "100"), "--min-label");
     auto pos = a.positional();
     if (pos.size() != 1) throw std::invalid_argument("expected one SEG file");
     ctspine::nifti_read_options ro;
@@ -33,6 +34,9 @@ int run_vertebrae(cli::args& a) {
             if (x && !ctspine::vertebra_of(scheme, x)) x = 0;
     if (!clean.empty()) {
         auto entries = ctspine::clean_vertebrae<std::uint16_t>(seg.view(), co);
+        for (auto& e : entries)
+            if (e.dissolved)
+                std::cerr << ctspine::label_name(scheme, e.label) << ": fewer than " << co.min_label_voxels << " voxels, removed\n";
         for (auto& e : entries)
             if (e.fragments_reassigned || e.fragments_dropped)
                 std::cerr << ctspine::label_name(scheme, e.label) << ": " << e.fragments_reassigned << " fragment(s) reassigned, "
@@ -61,7 +65,7 @@ int run_vertebrae(cli::args& a) {
 
 CTSPINE_CLI_COMMAND("vertebrae", "clean, measure and check a vertebra segmentation",
                     "ctspine vertebrae SEG [--ct CT] [--scheme verse|totalseg|totalseg_v3|vertebrae|vertebrae_pp] [--clean OUT] "
-                    "[--json REPORT] [--csv REPORT] [--all-labels] [--fill-holes] [--min-fragment VOXELS]",
+                    "[--json REPORT] [--csv REPORT] [--all-labels] [--fill-holes] [--min-fragment VOXELS] [--min-label VOXELS]",
                     run_vertebrae);
 
 }  // namespace

@@ -111,6 +111,36 @@ TEST_CASE("clean-up: fragments reassigned to the vertebra they touch, dust dropp
     CHECK(rep.issues.empty());
 }
 
+TEST_CASE("clean-up: labels smaller than min_label_voxels are dissolved") {
+    auto v = column();  // L1 (20), L2 (21), L3 (22): 512 voxels each
+    v(0, 0, 15) = 23;   // a 1-voxel "L4" touching nothing: dropped
+    for (index_t i = 4; i < 7; ++i) v(i, 5, 29) = 19;  // a 3-voxel "T12" on top of L1's block: becomes L1
+    const auto before = v;
+    auto entries = clean_vertebrae<std::uint8_t>(v.view());  // defaults: min_label_voxels 100
+    std::map<std::int64_t, vertebra_cleanup_entry> by;
+    for (auto& e : entries) by[e.label] = e;
+    CHECK(by[23].dissolved);
+    CHECK(by[23].voxels_dropped == 1);
+    CHECK(by[19].dissolved);
+    CHECK(by[19].fragments_reassigned == 1);
+    CHECK(!by[20].dissolved);
+    CHECK(v(0, 0, 15) == 0);
+    for (index_t i = 4; i < 7; ++i) CHECK(v(i, 5, 29) == 20);
+    index_t counts[256] = {};
+    for (auto x : v) counts[x]++;
+    CHECK(counts[19] == 0);
+    CHECK(counts[23] == 0);
+    CHECK(counts[20] == 512 + 3);
+    CHECK(counts[21] == 512);
+    // min_label_voxels = 0: the small labels stay (each is its label's only component)
+    auto w = before;
+    vertebra_cleanup_options keep;
+    keep.min_label_voxels = 0;
+    clean_vertebrae<std::uint8_t>(w.view(), keep);
+    CHECK(w(0, 0, 15) == 23);
+    CHECK(w(5, 5, 29) == 19);
+}
+
 TEST_CASE("consistency: swapped neighbours, missing levels and duplicates are reported") {
     auto v = column();
     for (auto& x : v) x = x == 20 ? 21 : (x == 21 ? 20 : x);  // swap L1 and L2

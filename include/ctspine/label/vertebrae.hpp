@@ -24,6 +24,9 @@ namespace ctspine {
 struct vertebra_cleanup_options {
     int connectivity = 26;               ///< connectivity that defines a vertebra's components
     index_t min_fragment_voxels = 100;   ///< a detached fragment touching no other vertebra is dropped below this size
+    /// A label with fewer voxels than this in all is no vertebra (a misclassified speck, e.g. a 1-voxel "T12" beside
+    /// L3): every one of its components is handled as a fragment and, touching no kept vertebra, dropped.
+    index_t min_label_voxels = 100;
     bool fill_holes = false;             ///< fill enclosed background holes inside each vertebra (6-connected background)
     int threads = 0;
 };
@@ -35,6 +38,7 @@ struct vertebra_cleanup_entry {
     index_t fragments_reassigned = 0;   ///< fragments given to the vertebra they touch most
     index_t fragments_dropped = 0;      ///< small isolated fragments set to background
     index_t fragments_kept = 0;         ///< isolated fragments at or above min_fragment_voxels (left as they are)
+    bool dissolved = false;             ///< fewer than min_label_voxels voxels: the label is gone after the clean-up
     index_t voxels_moved_out = 0, voxels_dropped = 0, holes_filled = 0;
 };
 
@@ -73,7 +77,8 @@ index_t fill_label_holes(volume_view<T> seg, T value, const std::array<index_t, 
 
 /// Clean a multi-label vertebra segmentation in place: each label keeps its largest component; every other
 /// component (fragment) goes to the label it shares the most faces with, or, touching none, is dropped if smaller
-/// than min_fragment_voxels. Optionally fills holes per vertebra. Deterministic for any thread count.
+/// than min_fragment_voxels. A label smaller than min_label_voxels in all keeps nothing: its components go to the
+/// kept label they touch most or are dropped. Optionally fills holes per vertebra. Deterministic for any thread count.
 template <class T>
 std::vector<vertebra_cleanup_entry> clean_vertebrae(volume_view<T> seg, const vertebra_cleanup_options& opt = {}) {
     static_assert(std::is_integral_v<T>, "clean_vertebrae: integer label volume expected");
@@ -85,16 +90,22 @@ std::vector<vertebra_cleanup_entry> clean_vertebrae(volume_view<T> seg, const ve
     // main component per label value (largest; ties → first in raster order)
     std::map<std::int64_t, std::uint32_t> main;
     std::map<std::int64_t, vertebra_cleanup_entry> entries;
+    std::map<std::int64_t, index_t> label_voxels;
     for (std::uint32_t c = 1; c <= r.count; ++c) {
         const auto& comp = r.components[c - 1];
         auto& e = entries[comp.value];
         e.label = comp.value;
         e.components_before++;
+        label_voxels[comp.value] += comp.voxels;
         auto it = main.find(comp.value);
         if (it == main.end() || comp.voxels > r.components[it->second - 1].voxels) main[comp.value] = c;
     }
+    for (auto& [v, n] : label_voxels) entries[v].dissolved = n < opt.min_label_voxels;
     std::vector<bool> is_fragment(static_cast<size_t>(r.count) + 1, false);
-    for (std::uint32_t c = 1; c <= r.count; ++c) is_fragment[c] = main[r.components[c - 1].value] != c;
+    for (std::uint32_t c = 1; c <= r.count; ++c) {
+        const std::int64_t v = r.components[c - 1].value;
+        is_fragment[c] = main[v] != c || entries[v].dissolved;
+    }
     // face contacts of each fragment with voxels of other labels
     std::map<std::uint32_t, std::map<std::int64_t, index_t>> contacts;
     const dims3 d = seg.dims();
@@ -108,7 +119,8 @@ std::vector<vertebra_cleanup_entry> clean_vertebrae(volume_view<T> seg, const ve
                 for (auto& n : nb) {
                     if (n[0] < 0 || n[1] < 0 || n[2] < 0 || n[0] >= d[0] || n[1] >= d[1] || n[2] >= d[2]) continue;
                     T other = seg(n[0], n[1], n[2]);
-                    if (other != 0 && other != own) contacts[c][static_cast<std::int64_t>(other)]++;
+                    if (other != 0 && other != own && !entries[static_cast<std::int64_t>(other)].dissolved)
+                        contacts[c][static_cast<std::int64_t>(other)]++;
                 }
             }
     // decide each fragment's fate: new value (or 0)
@@ -129,7 +141,7 @@ std::vector<vertebra_cleanup_entry> clean_vertebrae(volume_view<T> seg, const ve
             new_value[c] = best;
             e.fragments_reassigned++;
             e.voxels_moved_out += comp.voxels;
-        } else if (comp.voxels < opt.min_fragment_voxels) {
+        } else if (comp.voxels < opt.min_fragment_voxels || e.dissolved) {
             new_value[c] = 0;
             e.fragments_dropped++;
             e.voxels_dropped += comp.voxels;
