@@ -115,6 +115,8 @@ TEST_CASE("clean-up: labels smaller than min_label_voxels are dissolved") {
     auto v = column();  // L1 (20), L2 (21), L3 (22): 512 voxels each
     v(0, 0, 15) = 23;   // a 1-voxel "L4" touching nothing: dropped
     for (index_t i = 4; i < 7; ++i) v(i, 5, 29) = 19;  // a 3-voxel "T12" on top of L1's block: becomes L1
+    v(10, 5, 23) = 19;  // a 4th T12 voxel beside L1's block (i = 10): becomes L1 too
+    v(11, 5, 23) = 24;  // a 1-voxel label touching only that T12 voxel, no vertebra body: dropped, not made T12
     const auto before = v;
     auto entries = clean_vertebrae<std::uint8_t>(v.view());  // defaults: min_label_voxels 100
     std::map<std::int64_t, vertebra_cleanup_entry> by;
@@ -122,15 +124,20 @@ TEST_CASE("clean-up: labels smaller than min_label_voxels are dissolved") {
     CHECK(by[23].dissolved);
     CHECK(by[23].voxels_dropped == 1);
     CHECK(by[19].dissolved);
-    CHECK(by[19].fragments_reassigned == 1);
+    CHECK(by[19].fragments_reassigned == 2);
     CHECK(!by[20].dissolved);
+    CHECK(by[24].dissolved);
+    CHECK(by[24].voxels_dropped == 1);
     CHECK(v(0, 0, 15) == 0);
+    CHECK(v(11, 5, 23) == 0);
+    CHECK(v(10, 5, 23) == 20);
     for (index_t i = 4; i < 7; ++i) CHECK(v(i, 5, 29) == 20);
     index_t counts[256] = {};
     for (auto x : v) counts[x]++;
     CHECK(counts[19] == 0);
     CHECK(counts[23] == 0);
-    CHECK(counts[20] == 512 + 3);
+    CHECK(counts[24] == 0);
+    CHECK(counts[20] == 512 + 4);
     CHECK(counts[21] == 512);
     // min_label_voxels = 0: the small labels stay (each is its label's only component)
     auto w = before;

@@ -75,10 +75,10 @@ index_t fill_label_holes(volume_view<T> seg, T value, const std::array<index_t, 
 }
 }  // namespace detail
 
-/// Clean a multi-label vertebra segmentation in place: each label keeps its largest component; every other
-/// component (fragment) goes to the label it shares the most faces with, or, touching none, is dropped if smaller
-/// than min_fragment_voxels. A label smaller than min_label_voxels in all keeps nothing: its components go to the
-/// kept label they touch most or are dropped. Optionally fills holes per vertebra. Deterministic for any thread count.
+/// Clean a multi-label vertebra segmentation in place: each label keeps its largest component (its body); every
+/// other component (fragment) goes to the body of another label it shares the most faces with, or, touching none, is
+/// dropped if smaller than min_fragment_voxels. A label smaller than min_label_voxels in all has no body: all its
+/// components are fragments, and those touching no body are dropped. Optionally fills holes per vertebra. Deterministic for any thread count.
 template <class T>
 std::vector<vertebra_cleanup_entry> clean_vertebrae(volume_view<T> seg, const vertebra_cleanup_options& opt = {}) {
     static_assert(std::is_integral_v<T>, "clean_vertebrae: integer label volume expected");
@@ -106,7 +106,7 @@ std::vector<vertebra_cleanup_entry> clean_vertebrae(volume_view<T> seg, const ve
         const std::int64_t v = r.components[c - 1].value;
         is_fragment[c] = main[v] != c || entries[v].dissolved;
     }
-    // face contacts of each fragment with voxels of other labels
+    // face contacts of each fragment with the main components (kept vertebrae) of other labels
     std::map<std::uint32_t, std::map<std::int64_t, index_t>> contacts;
     const dims3 d = seg.dims();
     for (index_t k = 0; k < d[2]; ++k)
@@ -114,13 +114,13 @@ std::vector<vertebra_cleanup_entry> clean_vertebrae(volume_view<T> seg, const ve
             for (index_t i = 0; i < d[0]; ++i) {
                 std::uint32_t c = lab(i, j, k);
                 if (c == 0 || !is_fragment[c]) continue;
-                const T own = seg(i, j, k);
                 const index_t nb[6][3] = {{i - 1, j, k}, {i + 1, j, k}, {i, j - 1, k}, {i, j + 1, k}, {i, j, k - 1}, {i, j, k + 1}};
                 for (auto& n : nb) {
                     if (n[0] < 0 || n[1] < 0 || n[2] < 0 || n[0] >= d[0] || n[1] >= d[1] || n[2] >= d[2]) continue;
-                    T other = seg(n[0], n[1], n[2]);
-                    if (other != 0 && other != own && !entries[static_cast<std::int64_t>(other)].dissolved)
-                        contacts[c][static_cast<std::int64_t>(other)]++;
+                    // only kept vertebra bodies count: a fragment touching just another fragment would follow a
+                    // value that may itself move or vanish, leaving an orphaned piece
+                    const std::uint32_t oc = lab(n[0], n[1], n[2]);
+                    if (oc != 0 && !is_fragment[oc]) contacts[c][r.components[oc - 1].value]++;
                 }
             }
     // decide each fragment's fate: new value (or 0)
