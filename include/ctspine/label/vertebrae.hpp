@@ -78,7 +78,8 @@ index_t fill_label_holes(volume_view<T> seg, T value, const std::array<index_t, 
 /// Clean a multi-label vertebra segmentation in place: each label keeps its largest component (its body); every
 /// other component (fragment) goes to the body of another label it shares the most faces with, or, touching none, is
 /// dropped if smaller than min_fragment_voxels. A label smaller than min_label_voxels in all has no body: all its
-/// components are fragments, and those touching no body are dropped. Optionally fills holes per vertebra. Deterministic for any thread count.
+/// components are fragments, and those touching no body are dropped. Optionally fills holes per vertebra.
+/// Deterministic for any thread count.
 template <class T>
 std::vector<vertebra_cleanup_entry> clean_vertebrae(volume_view<T> seg, const vertebra_cleanup_options& opt = {}) {
     static_assert(std::is_integral_v<T>, "clean_vertebrae: integer label volume expected");
