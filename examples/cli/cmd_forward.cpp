@@ -1,4 +1,4 @@
-// ctspine forward MODEL_DIR IN.nii.gz [IN_channel1.nii.gz ...] OUT_logits.nii.gz [--fold F] [--threads N]
+// ctspine forward MODEL_DIR IN.nii.gz [IN_channel1.nii.gz ...] OUT_logits.nii.gz [--fold F] [--threads N] [--isa ...]
 // Runs one fold's network on one already-preprocessed patch (a debugging aid). NIfTI (x, y, z) with x fastest is
 // the tensor (D=z, H=y, W=x) without copying axes. Logits are written one 3-D volume per output channel:
 // OUT_logits_c0.nii.gz, OUT_logits_c1.nii.gz, ... (the NIfTI writer writes 3-D volumes), with the input's geometry.
@@ -29,6 +29,7 @@ int run_forward(cli::args& a) {
     std::string fold = a.value("--fold", "");
     if (!fold.empty()) opt.folds = {fold == "all" ? -1 : static_cast<int>(cli::to_long(fold, "--fold"))};
     int threads = static_cast<int>(cli::to_long(a.value("--threads", "0"), "--threads"));
+    const ctspine::cpu_isa isa = ctspine::parse_isa(a.value("--isa", "auto"));
     auto pos = a.positional();
     if (pos.size() < 3) throw std::invalid_argument("expected MODEL_DIR IN.nii.gz [IN2 ...] OUT_logits.nii.gz");
     auto m = ctspine::nnunet_model::load(pos[0], opt);
@@ -48,7 +49,7 @@ int run_forward(cli::args& a) {
         }
         std::copy(v.data(), v.data() + v.size(), x.channel(c));
     }
-    auto y = net.forward(x, threads);
+    auto y = net.forward(x, threads, isa);
     const std::string& out = pos.back();
     ctspine::geometry og = g;
     og.dims = {y.shape()[3], y.shape()[2], y.shape()[1]};
@@ -60,7 +61,7 @@ int run_forward(cli::args& a) {
 }
 
 CTSPINE_CLI_COMMAND("forward", "run one nnU-Net fold on one preprocessed patch, write logits per class",
-                    "ctspine forward MODEL_DIR IN.nii.gz [IN2.nii.gz ...] OUT_logits.nii.gz [--fold F] [--threads N]\n"
+                    "ctspine forward MODEL_DIR IN.nii.gz [IN2.nii.gz ...] OUT_logits.nii.gz [--fold F] [--threads N] [--isa auto|avx512|avx2|generic]\n"
                     "  writes OUT_logits_c<k>.nii.gz for every output channel k", run_forward);
 
 }  // namespace

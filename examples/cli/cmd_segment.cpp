@@ -1,5 +1,5 @@
 // ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] [--threads N]
-//                 [--fp32] [--memory-limit 8G] [--no-cleanup] [--report r.json] [--csv r.csv] [--preview p.png]
+//                 [--isa auto|avx512|avx2|generic] [--fp32] [--memory-limit 8G] [--no-cleanup] [--report r.json] [--csv r.csv] [--preview p.png]
 //                 [--probabilities probs.nii.gz] | --input-dir DIR --output-dir DIR [--force] [--shard I/N]
 //
 // For vertebra models (every foreground class named like a vertebra) the vertebra clean-up (label/vertebrae.hpp:
@@ -83,6 +83,7 @@ int run_segment(cli::args& a) {
     so.step_size = cli::to_double(a.value("--step", "0.5"), "--step");
     so.threads = static_cast<int>(cli::to_long(a.value("--threads", "0"), "--threads"));
     if (a.flag("--fp32")) so.fp16_accumulation = false;
+    so.isa = ctspine::parse_isa(a.value("--isa", "auto"));
     const std::string mem = a.value("--memory-limit");
     if (!mem.empty()) so.memory_limit_bytes = parse_size(mem);
     const bool no_cleanup = a.flag("--no-cleanup");
@@ -192,7 +193,7 @@ int run_segment(cli::args& a) {
 
 CTSPINE_CLI_COMMAND("segment", "nnU-Net v2 segmentation of a CT with a model folder (CPU, nnU-Net-faithful)",
                     "ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] "
-                    "[--threads N] [--fp32] [--memory-limit 8G] [--no-cleanup] [--force] [--report report.json] [--csv report.csv] "
+                    "[--threads N] [--isa auto|avx512|avx2|generic] [--fp32] [--memory-limit 8G] [--no-cleanup] [--force] [--report report.json] [--csv report.csv] "
                     "[--preview preview.png] [--probabilities probs.nii.gz]\n  batch: --input-dir DIR --output-dir DIR [--force] [--shard I/N] "
                     "[--memory-limit 8G] [--no-cleanup]",
                     run_segment);

@@ -3,7 +3,8 @@
 // resampling + argmax → connected components, vertebra clean-up → write_nifti / JSON / CSV. pipeline/segment.hpp composes it.
 #pragma once
 
-// core: volumes, geometry, orientation, errors, threading, progress, fp16
+// core: volumes, geometry, orientation, errors, threading, progress, fp16, run-time ISA choice
+#include "ctspine/core/cpu.hpp"
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/geometry.hpp"
 #include "ctspine/core/half.hpp"

@@ -1,8 +1,12 @@
 // The U-Net engine vs PyTorch (tests/bench/bench_unet_torch.py, run in the same program) on the nnU-Net 3d_fullres-like
 // PlainConvUNet (features 32..320, 6 stages, 26 classes, random weights) and on single layers; also measures this
-// machine's fp32 FMA peak. Usage: ctspine_bench_unet [--quick] [--no-anchor]
+// machine's fp32 FMA peak per kernel ISA and each 3x3x3 convolution's share of it.
+// Usage: ctspine_bench_unet [--quick] [--no-anchor] [--isa generic|avx2|avx512] [--layers]
+//   --layers: every 3x3x3 convolution of the network at a 128^3 patch, 1 and 2 threads, on each ISA this CPU has.
+#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
 
@@ -15,24 +19,78 @@ using namespace ctspine;
 using namespace ctspine::nn;
 
 namespace {
-/// Register-only FMA throughput of one thread (GFLOP/s): 24 independent accumulators, long loop.
-double fma_peak_one_thread() {
+double thread_cpu_now() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+// Register-only FMA throughput of one thread (GFLOP/s, thread CPU time) on each kernel ISA: independent accumulators
+// (12 YMM / 24 ZMM / 24 generic), unrolled so that they stay in registers (rolled, g++ 12 keeps them in memory and
+// the probe measures store forwarding instead).
+#if CTSPINE_X86
+CTSPINE_TARGET_AVX2 double fma_peak_avx2() {
+    __m256 acc[12];
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(float(i) * 1e-3f);
+    const __m256 a = _mm256_set1_ps(1.0000001f), b = _mm256_set1_ps(1e-7f);
+    const long iters = 100000000;
+    const double t0 = thread_cpu_now();
+    for (long n = 0; n < iters; ++n)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    const double t = thread_cpu_now() - t0;
+    float o[8], sink = 0;
+    for (auto& x : acc) _mm256_storeu_ps(o, x), sink += o[0];
+    if (sink == 42.f) std::printf(" ");
+    return 2.0 * 8 * 12 * double(iters) / t / 1e9;
+}
+CTSPINE_TARGET_AVX512 double fma_peak_avx512() {
+    __m512 acc[24];
+    for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps(float(i) * 1e-3f);
+    const __m512 a = _mm512_set1_ps(1.0000001f), b = _mm512_set1_ps(1e-7f);
+    const long iters = 50000000;
+    const double t0 = thread_cpu_now();
+    for (long n = 0; n < iters; ++n)
+#pragma GCC unroll 24
+        for (int i = 0; i < 24; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    const double t = thread_cpu_now() - t0;
+    float o[16], sink = 0;
+    for (auto& x : acc) _mm512_storeu_ps(o, x), sink += o[0];
+    if (sink == 42.f) std::printf(" ");
+    return 2.0 * 16 * 24 * double(iters) / t / 1e9;
+}
+#endif
+double fma_peak_generic() {
     using B = xsimd::batch<float, simd::default_arch>;
     B acc[24];
     for (int i = 0; i < 24; ++i) acc[i] = B(float(i) * 1e-3f);
     const B a(1.0000001f), b(1e-7f);
     const long iters = 20000000;
-    double t0 = bench::now();
+    const double t0 = thread_cpu_now();
     for (long n = 0; n < iters; ++n)
-        // Unrolled so the 24 accumulators live in registers: rolled, g++ 12 keeps acc[] in memory and the probe
-        // measures store-forwarding latency instead (105 instead of 175 GFLOP/s here; anchors.md says 176).
 #pragma GCC unroll 24
         for (int i = 0; i < 24; ++i) acc[i] = xsimd::fma(acc[i], a, b);
-    double t = bench::now() - t0;
+    const double t = thread_cpu_now() - t0;
     float sink = 0;
     for (auto& x : acc) sink += simd::reduce_add(x);
     if (sink == 42.f) std::printf(" ");
     return 2.0 * double(B::size) * 24.0 * double(iters) / t / 1e9;
+}
+double fma_peak(cpu_isa isa) {
+#if CTSPINE_X86
+    if (isa == cpu_isa::avx512) return fma_peak_avx512();
+    if (isa == cpu_isa::avx2) return fma_peak_avx2();
+#endif
+    (void)isa;
+    return fma_peak_generic();
+}
+
+std::string cpu_model() {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown CPU";
 }
 
 state_dict random_weights(const unet_config& c) {
@@ -103,13 +161,18 @@ double network_gflop(const unet_config& c, std::array<index_t, 3> p) {
 
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress visible when redirected
-    bool quick = false, anchor = true;  // --quick: skip the 128^3 cases; --no-anchor: ours only (no PyTorch run)
+    bool quick = false, anchor = true, layers = false;  // --quick: skip the 128^3 cases; --no-anchor: no PyTorch run
+    cpu_isa isa = cpu_isa::automatic;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--quick") == 0) quick = true;
         if (std::strcmp(argv[i], "--no-anchor") == 0) anchor = false;
+        if (std::strcmp(argv[i], "--layers") == 0) layers = true;
+        if (std::strcmp(argv[i], "--isa") == 0 && i + 1 < argc) isa = parse_isa(argv[++i]);
     }
-    const double peak1 = fma_peak_one_thread();
-    std::printf("machine: fp32 FMA peak %.1f GFLOP/s per core (measured)\n", peak1);
+    isa = resolve_isa(isa);
+    const double peak1 = fma_peak(isa);
+    std::printf("machine: %s; kernels: %s (this CPU supports up to %s); fp32 FMA peak %.1f GFLOP/s per core on %s (measured)\n",
+                cpu_model().c_str(), isa_name(isa), isa_name(cpu_supported_isa()), peak1, isa_name(isa));
     unet_config c;
     c.features_per_stage = {32, 64, 128, 256, 320, 320};
     c.kernel_sizes.assign(6, {3, 3, 3});
@@ -117,6 +180,55 @@ int main(int argc, char** argv) {
     c.n_conv_per_stage.assign(6, 2);
     c.n_conv_per_stage_decoder.assign(5, 2);
     c.num_classes = 26;
+    if (layers) {
+        // every 3x3x3 convolution of the network at a 128^3 patch: (in, out, output size, stride)
+        struct L { index_t ci, co, n; int s; };
+        std::vector<L> ls;
+        index_t n = 128, cin = 1;
+        for (size_t s = 0; s < 6; ++s) {
+            if (s > 0) n /= 2;
+            const index_t F = c.features_per_stage[s];
+            ls.push_back({cin, F, n, s == 0 ? 1 : 2});
+            ls.push_back({F, F, n, 1});
+            cin = F;
+        }
+        for (int s = 4; s >= 0; --s) {
+            const index_t F = c.features_per_stage[size_t(s)];
+            ls.push_back({2 * F, F, 128 >> s, 1});
+            ls.push_back({F, F, 128 >> s, 1});
+        }
+        for (cpu_isa li : {cpu_isa::avx512, cpu_isa::avx2, cpu_isa::generic}) {
+            if (int(li) > int(cpu_supported_isa())) continue;
+            const double pk = li == isa ? peak1 : fma_peak(li);
+            std::printf("--- 3x3x3 convolutions on %s (peak %.1f GFLOP/s per core): 1 thread CPU time, 2 threads wall ---\n", isa_name(li), pk);
+            double worst = 1e9, worst2 = 1e9;
+            for (const L& l : ls) {
+                std::vector<float> w(size_t(l.co * l.ci * 27)), b(size_t(l.co), 0.f);
+                std::mt19937 rng(3);
+                std::normal_distribution<float> g(0, 0.05f);
+                for (auto& x : w) x = g(rng);
+                const conv_weights cw = conv_weights::pack(w.data(), b.data(), l.ci, l.co, {3, 3, 3}, {l.s, l.s, l.s});
+                blocked_tensor in(l.ci, l.n * l.s, l.n * l.s, l.n * l.s), out(l.co, l.n, l.n, l.n);
+                const double gf = 2.0 * 27 * double(l.ci * l.co) * double(l.n * l.n * l.n) / 1e9;
+                const int reps = gf < 5 ? 5 : 3;
+                std::vector<double> t1;
+                for (int r = 0; r < reps; ++r) {
+                    const double t0 = thread_cpu_now();
+                    conv3d(in, out, cw, 1, li);
+                    t1.push_back(thread_cpu_now() - t0);
+                }
+                std::sort(t1.begin(), t1.end());
+                const double one = t1[t1.size() / 2];
+                const double two = bench::median_time(reps, [&] { conv3d(in, out, cw, 2, li); });
+                const double share = gf / one / pk;
+                if (l.ci > 1) worst = std::min(worst, share), worst2 = std::min(worst2, one / two);
+                std::printf("  %3ld->%3ld at %3ld^3 stride %d: %6.1f GFLOP  1 thr %7.4f s %6.1f GFLOP/s %5.1f%% of peak | 2 thr %7.4f s, x%.2f\n",
+                            long(l.ci), long(l.co), long(l.n), l.s, gf, one, gf / one, 100 * share, two, one / two);
+            }
+            std::printf("  lowest share of peak (layers with > 1 input channel): %.1f%%; lowest 2nd-core speed-up x%.2f\n", 100 * worst, worst2);
+        }
+        return 0;
+    }
     unet net(c, random_weights(c));
     std::printf("PlainConvUNet 3d_fullres-like: %zu parameters\n", net.parameter_count());
     std::string py = !anchor ? std::string() : bench::run(std::string("/usr/bin/python3 ") + CTSPINE_BENCH_DIR + "/bench_unet_torch.py" + (quick ? " --quick" : "") + " 2>&1");
@@ -129,7 +241,7 @@ int main(int argc, char** argv) {
         blocked_tensor in(ch, n, n, n), out(ch, n, n, n);
         const double gf = 2.0 * 27 * double(ch * ch) * double(n * n * n) / 1e9;
         for (int threads : {1, 2}) {
-            double t = bench::median_time(3, [&] { conv3d(in, out, cw, threads); });
+            double t = bench::median_time(3, [&] { conv3d(in, out, cw, threads, isa); });
             char name[96];
             std::snprintf(name, sizeof name, "conv3d %ld->%ld at %ld^3, %d thr (%.0f GFLOP/s, %.0f%% peak)", long(ch), long(ch), long(n), threads,
                           gf / t, 100.0 * gf / t / (peak1 * threads));
@@ -147,8 +259,8 @@ int main(int argc, char** argv) {
         const double gf = network_gflop(c, {p, p, p});
         for (int threads : {1, 2}) {
             tensor out;
-            net.forward(in, out, threads);  // warm-up: plans buffers
-            double t = bench::median_time(p == 128 ? 1 : 3, [&] { net.forward(in, out, threads); });
+            net.forward(in, out, threads, isa);  // warm-up: plans buffers
+            double t = bench::median_time(p == 128 ? 1 : 3, [&] { net.forward(in, out, threads, isa); });
             char name[96];
             std::snprintf(name, sizeof name, "network %ld^3, %d thr (%.0f GFLOP, %.0f GFLOP/s)", long(p), threads, gf, gf / t);
             char key[64];

@@ -1,10 +1,14 @@
-// ctspine — blocked direct 3D convolution (the U-Net engine's hot kernel). Layout: conv3d_layout.hpp.
+// ctspine — blocked direct 3D convolution (the U-Net engine's hot kernel). Layout: conv3d_layout.hpp; weights:
+// packed_weights.hpp; per-ISA forms: x86_avx512.hpp, x86_avx2.hpp, chosen at run time (core/cpu.hpp).
 //
 // Direct convolution: a micro-kernel keeps OB × TW output vectors (OB output-channel blocks × TW consecutive output
 // positions along W) in registers and, for every input channel, broadcasts one input value and multiplies it with the
 // OB weight vectors (the register-blocking scheme of oneDNN's direct convolutions; written from the idea, not the code).
 // Work is split over (output block pair, output depth) so every output value is computed by one thread in a fixed
-// order: results do not depend on the thread count. Scalar twins are in kernels/reference/nn_reference.hpp.
+// order: results do not depend on the thread count. Every form (AVX-512, AVX2, the generic xsimd form below) adds
+// bias, then the terms in the order (input block, kd, kh, kw, input channel) with fused multiply-adds, so they are
+// bit-identical to each other and to the scalar twin kernels/reference/blocked_fma_reference.hpp (the generic form
+// only where xsimd's fma is fused: FMA builds, NEON). PyTorch-semantics twin: kernels/reference/nn_reference.hpp.
 #pragma once
 #include <algorithm>
 #include <array>
@@ -12,46 +16,18 @@
 #include <cstring>
 #include <vector>
 
+#include "ctspine/core/cpu.hpp"
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/parallel.hpp"
 #include "ctspine/core/simd.hpp"
 #include "ctspine/nn/tensor.hpp"
 #include "ctspine/kernels/conv3d_layout.hpp"
+#include "ctspine/kernels/packed_weights.hpp"
+#include "ctspine/kernels/x86_avx2.hpp"
+#include "ctspine/kernels/x86_avx512.hpp"
 
 namespace ctspine {
 namespace nn {
-
-/// A convolution's packed weights and shape.
-struct conv_weights {
-    index_t ci = 0, co = 0;
-    std::array<int, 3> k{3, 3, 3}, s{1, 1, 1};
-    std::vector<float> packed;  // [ob][ib][kd][kh][kw][16][16], 64-byte multiples
-    std::vector<float> bias;    // co padded to blocks (zeros)
-
-    /// From PyTorch layout weight [co][ci][kd][kh][kw] and optional bias. `split` > 0 says the input is a
-    /// concatenation whose second part (channels ≥ split) starts at the next channel block (see copy_blocks), so
-    /// logical channel c ≥ split sits in slot blocks_of(split)·16 + (c − split).
-    static conv_weights pack(const float* w, const float* b, index_t ci, index_t co, std::array<int, 3> k, std::array<int, 3> s, index_t split = 0) {
-        conv_weights cw;
-        cw.ci = split > 0 ? blocks_of(split) * block + (ci - split) : ci;  // input slots of the blocked tensor
-        cw.co = co;
-        cw.k = k;
-        cw.s = s;
-        const index_t IB = blocks_of(cw.ci), OB = blocks_of(co), taps = k[0] * k[1] * k[2];
-        cw.packed.assign(static_cast<size_t>(OB * IB * taps * block * block), 0.f);
-        for (index_t o = 0; o < co; ++o)
-            for (index_t c = 0; c < ci; ++c) {
-                const index_t slot = (split > 0 && c >= split) ? blocks_of(split) * block + (c - split) : c;
-                for (index_t t = 0; t < taps; ++t)
-                    cw.packed[static_cast<size_t>((((o / block) * IB + slot / block) * taps + t) * block * block + (slot % block) * block + o % block)] =
-                        w[(o * ci + c) * taps + t];
-            }
-        cw.bias.assign(static_cast<size_t>(OB * block), 0.f);
-        if (b)
-            for (index_t o = 0; o < co; ++o) cw.bias[static_cast<size_t>(o)] = b[o];
-        return cw;
-    }
-};
 
 namespace detail {
 
@@ -107,35 +83,74 @@ inline void conv_row(const blocked_tensor& in, blocked_tensor& out, const conv_w
     const index_t OW = out.W();
     index_t ow = 0;
     for (; ow + TW <= OW; ow += TW) conv_micro<OB, TW, Arch>(in, out, cw, ob0, od, oh, ow);
-    // remainder, one width at a time from the largest that fits (template dispatch)
-    while (ow < OW) {
-        const index_t r = OW - ow;
-        if (r >= 8) { conv_micro<OB, 8, Arch>(in, out, cw, ob0, od, oh, ow); ow += 8; }
-        else if (r >= 4) { conv_micro<OB, 4, Arch>(in, out, cw, ob0, od, oh, ow); ow += 4; }
-        else if (r >= 2) { conv_micro<OB, 2, Arch>(in, out, cw, ob0, od, oh, ow); ow += 2; }
-        else { conv_micro<OB, 1, Arch>(in, out, cw, ob0, od, oh, ow); ow += 1; }
-    }
+    // remainder: narrower widths only (a wider one would not fit the registers), largest first
+    if constexpr (TW > 8)
+        for (; ow + 8 <= OW; ow += 8) conv_micro<OB, 8, Arch>(in, out, cw, ob0, od, oh, ow);
+    if constexpr (TW > 4)
+        for (; ow + 4 <= OW; ow += 4) conv_micro<OB, 4, Arch>(in, out, cw, ob0, od, oh, ow);
+    if constexpr (TW > 2)
+        for (; ow + 2 <= OW; ow += 2) conv_micro<OB, 2, Arch>(in, out, cw, ob0, od, oh, ow);
+    for (; ow < OW; ++ow) conv_micro<OB, 1, Arch>(in, out, cw, ob0, od, oh, ow);
 }
 
 }  // namespace detail
 
-/// Blocked direct convolution. `out` must already have the output shape (its halo stays zero).
-template <class Arch = simd::default_arch>
-void conv3d(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, int threads) {
+/// Register shape of the generic form: output blocks × positions that fit the register file without spills
+/// (16 registers of 4 or 8 floats, 32 of 16).
+template <class Arch>
+struct generic_conv_shape {
+    static constexpr int width = static_cast<int>(xsimd::batch<float, Arch>::size);
+    static constexpr int ob = width == 16 ? 2 : 1;
+    static constexpr int tw = width == 16 ? 12 : width == 8 ? 6 : 2;
+};
+
+namespace detail {
+inline void check_conv(const blocked_tensor& in, const blocked_tensor& out, const conv_weights& cw) {
     if (in.channels() != cw.ci || out.channels() != cw.co) throw error(errc::shape_mismatch, "conv3d: channel counts differ from the weights");
-    const index_t OB = out.cblocks(), OD = out.D(), OH = out.H();
-    const index_t pairs = (OB + 1) / 2;
-    constexpr int TW = xsimd::batch<float, Arch>::size == 16 ? 12 : 3;
-    parallel_for(threads, pairs * OD, [&](index_t b, index_t e, int) {
-        for (index_t task = b; task < e; ++task) {
-            const index_t pr = task / OD, od = task % OD;
-            const index_t ob0 = 2 * pr;
-            for (index_t oh = 0; oh < OH; ++oh) {
-                if (ob0 + 1 < OB) detail::conv_row<2, TW, Arch>(in, out, cw, ob0, od, oh);
-                else detail::conv_row<1, TW * 2, Arch>(in, out, cw, ob0, od, oh);
-            }
+}
+/// Runs task(ob0, nob, od) over groups of G output blocks × output depths, split over threads.
+template <class F>
+void conv_tasks(const blocked_tensor& out, index_t G, int threads, F&& task) {
+    const index_t OB = out.cblocks(), OD = out.D();
+    parallel_for(threads, (OB + G - 1) / G * OD, [&](index_t b, index_t e, int) {
+        for (index_t t = b; t < e; ++t) {
+            const index_t ob0 = t / OD * G;
+            task(ob0, std::min(G, OB - ob0), t % OD);
         }
     });
+}
+}  // namespace detail
+
+/// The generic form through xsimd for the compile-time architecture Arch (SSE2 in a baseline x86-64 build, NEON on
+/// aarch64, whatever -march gives otherwise). `out` must already have the output shape (its halo stays zero).
+template <class Arch = simd::default_arch>
+void conv3d_generic(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, int threads) {
+    constexpr int G = generic_conv_shape<Arch>::ob, TW = generic_conv_shape<Arch>::tw;
+    detail::check_conv(in, out, cw);
+    detail::conv_tasks(out, G, threads, [&](index_t ob0, index_t nob, index_t od) {
+        for (index_t oh = 0; oh < out.H(); ++oh) {
+            if (nob == 2) detail::conv_row<2, TW, Arch>(in, out, cw, ob0, od, oh);
+            else detail::conv_row<1, TW, Arch>(in, out, cw, ob0, od, oh);
+        }
+    });
+}
+
+/// Blocked direct convolution on the kernels of `isa` (automatic: the best this CPU has, see core/cpu.hpp).
+/// `out` must already have the output shape (its halo stays zero). Results are identical for any thread count and
+/// any ISA with fused multiply-add.
+inline void conv3d(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, int threads, cpu_isa isa = cpu_isa::automatic) {
+    detail::check_conv(in, out, cw);
+    switch (resolve_isa(isa)) {
+#if CTSPINE_X86
+        case cpu_isa::avx512:
+            return detail::conv_tasks(out, detail::avx512::conv_ob, threads,
+                                      [&](index_t ob0, index_t nob, index_t od) { detail::avx512::conv_task(in, out, cw, ob0, nob, od); });
+        case cpu_isa::avx2:
+            return detail::conv_tasks(out, detail::avx2::conv_ob, threads,
+                                      [&](index_t ob0, index_t nob, index_t od) { detail::avx2::conv_task(in, out, cw, ob0, nob, od); });
+#endif
+        default: return conv3d_generic(in, out, cw, threads);
+    }
 }
 
 }  // namespace nn

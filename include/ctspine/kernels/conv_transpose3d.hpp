@@ -1,78 +1,88 @@
 // ctspine — transposed 3D convolution with kernel = stride (nnU-Net decoder upsampling) on the blocked layout
-// (conv3d_layout.hpp). Work split over (output block, input depth): results independent of the thread count.
-// Scalar twin: kernels/reference/nn_reference.hpp.
+// (conv3d_layout.hpp; weights: packed_weights.hpp). Every tap is a 1×1×1 convolution of an input row written to every
+// s-th output position; per-ISA forms in x86_avx512.hpp / x86_avx2.hpp, chosen at run time (core/cpu.hpp). Work is
+// split over (output block, input depth): results do not depend on the thread count. Every form adds bias, then the
+// input channels in ascending order with fused multiply-adds: bit-identical to each other and to the scalar twin in
+// kernels/reference/blocked_fma_reference.hpp. PyTorch-semantics twin: kernels/reference/nn_reference.hpp.
 #pragma once
-#include <algorithm>
 #include <array>
-#include <cmath>
-#include <cstring>
 #include <vector>
 
+#include "ctspine/core/cpu.hpp"
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/parallel.hpp"
 #include "ctspine/core/simd.hpp"
-#include "ctspine/nn/tensor.hpp"
 #include "ctspine/kernels/conv3d_layout.hpp"
+#include "ctspine/kernels/packed_weights.hpp"
+#include "ctspine/kernels/x86_avx2.hpp"
+#include "ctspine/kernels/x86_avx512.hpp"
+#include "ctspine/nn/tensor.hpp"
 
 namespace ctspine {
 namespace nn {
 
-/// Transposed convolution with kernel = stride, PyTorch weight [ci][co][sd][sh][sw] packed as [ob][tap][ci][16].
-struct transpose_weights {
-    index_t ci = 0, co = 0;
-    std::array<int, 3> s{2, 2, 2};
-    std::vector<float> packed;  // [ob][tap][ci][16]
-    std::vector<float> bias;
-    static transpose_weights pack(const float* w, const float* b, index_t ci, index_t co, std::array<int, 3> s) {
-        transpose_weights tw;
-        tw.ci = ci;
-        tw.co = co;
-        tw.s = s;
-        const index_t taps = s[0] * s[1] * s[2], OB = blocks_of(co);
-        tw.packed.assign(static_cast<size_t>(OB * taps * ci * block), 0.f);
-        for (index_t c = 0; c < ci; ++c)
-            for (index_t o = 0; o < co; ++o)
-                for (index_t t = 0; t < taps; ++t)
-                    tw.packed[static_cast<size_t>((((o / block) * taps + t) * ci + c) * block + o % block)] = w[(c * co + o) * taps + t];
-        tw.bias.assign(static_cast<size_t>(OB * block), 0.f);
-        if (b)
-            for (index_t o = 0; o < co; ++o) tw.bias[static_cast<size_t>(o)] = b[o];
-        return tw;
-    }
-};
+namespace detail {
+inline void check_transpose(const blocked_tensor& in, const blocked_tensor& out, const transpose_weights& tw, index_t ob_offset) {
+    if (in.channels() != tw.ci) throw error(errc::shape_mismatch, "conv_transpose3d: input channels differ from the weights");
+    if (ob_offset < 0 || ob_offset + blocks_of(tw.co) > out.cblocks() || out.D() != in.D() * tw.s[0] ||
+        out.H() != in.H() * tw.s[1] || out.W() != in.W() * tw.s[2])
+        throw error(errc::shape_mismatch, "conv_transpose3d: output shape does not match input × stride");
+}
+}  // namespace detail
 
-/// out[o, i·s + a] = b[o] + Σ_c in[c, i]·W[c, o, a], writing output channel blocks [ob_offset, ...) of `out` (so the
-/// decoder can write the upsampled half of a concatenation in place).
+/// The generic form through xsimd for the compile-time architecture Arch.
 template <class Arch = simd::default_arch>
-void conv_transpose3d(const blocked_tensor& in, blocked_tensor& out, const transpose_weights& tw, index_t ob_offset, int threads) {
+void conv_transpose3d_generic(const blocked_tensor& in, blocked_tensor& out, const transpose_weights& tw, index_t ob_offset, int threads) {
     using B = xsimd::batch<float, Arch>;
     constexpr int V = static_cast<int>(B::size);
     constexpr int NV = 16 / V;
-    const index_t OB = blocks_of(tw.co), taps = tw.s[0] * tw.s[1] * tw.s[2];
-    const index_t D = in.D(), H = in.H(), W = in.W(), ci = tw.ci;
+    detail::check_transpose(in, out, tw, ob_offset);
+    const index_t OB = blocks_of(tw.co), taps = tw.s[0] * tw.s[1] * tw.s[2], IB = in.cblocks();
+    const index_t D = in.D(), H = in.H(), W = in.W();
     parallel_for(threads, OB * D, [&](index_t b, index_t e, int) {
-        std::vector<float> xin(static_cast<size_t>(ci));
         for (index_t task = b; task < e; ++task) {
             const index_t ob = task / D, d = task % D;
             for (index_t h = 0; h < H; ++h)
-                for (index_t w = 0; w < W; ++w) {
-                    for (index_t c = 0; c < ci; ++c) xin[static_cast<size_t>(c)] = in.at(c / block, d + 1, h + 1, w + 1)[c % block];
+                for (index_t w = 0; w < W; ++w)
                     for (index_t t = 0; t < taps; ++t) {
                         const int a = static_cast<int>(t / (tw.s[1] * tw.s[2])), bb = static_cast<int>((t / tw.s[2]) % tw.s[1]),
                                   cc = static_cast<int>(t % tw.s[2]);
-                        const float* wt = tw.packed.data() + ((ob * taps + t) * ci) * block;
+                        const float* wt = tw.packed.data() + (ob * taps + t) * IB * block * block;
                         B acc[NV];
                         for (int v = 0; v < NV; ++v) acc[v] = B::load_unaligned(tw.bias.data() + ob * block + v * V);
-                        for (index_t c = 0; c < ci; ++c) {
-                            const B x(xin[static_cast<size_t>(c)]);
-                            for (int v = 0; v < NV; ++v) acc[v] = xsimd::fma(x, B::load_unaligned(wt + c * block + v * V), acc[v]);
+                        for (index_t ib = 0; ib < IB; ++ib) {
+                            const float* x = in.at(ib, d + 1, h + 1, w + 1);
+                            for (int ic = 0; ic < 16; ++ic, wt += block) {
+                                const B xb(x[ic]);
+                                for (int v = 0; v < NV; ++v) acc[v] = xsimd::fma(xb, B::load_unaligned(wt + v * V), acc[v]);
+                            }
                         }
                         float* dst = out.at(ob_offset + ob, d * tw.s[0] + a + 1, h * tw.s[1] + bb + 1, w * tw.s[2] + cc + 1);
                         for (int v = 0; v < NV; ++v) acc[v].store_aligned(dst + v * V);
                     }
-                }
         }
     });
+}
+
+/// out[o, i·s + a] = b[o] + Σ_c in[c, i]·W[c, o, a], writing output channel blocks [ob_offset, ...) of `out` (so the
+/// decoder can write the upsampled half of a concatenation in place), on the kernels of `isa`.
+inline void conv_transpose3d(const blocked_tensor& in, blocked_tensor& out, const transpose_weights& tw, index_t ob_offset, int threads,
+                             cpu_isa isa = cpu_isa::automatic) {
+    detail::check_transpose(in, out, tw, ob_offset);
+    const index_t OB = blocks_of(tw.co), D = in.D();
+    switch (resolve_isa(isa)) {
+#if CTSPINE_X86
+        case cpu_isa::avx512:
+            return parallel_for(threads, OB * D, [&](index_t b, index_t e, int) {
+                for (index_t t = b; t < e; ++t) detail::avx512::tconv_task(in, out, tw, t / D, ob_offset + t / D, t % D);
+            });
+        case cpu_isa::avx2:
+            return parallel_for(threads, OB * D, [&](index_t b, index_t e, int) {
+                for (index_t t = b; t < e; ++t) detail::avx2::tconv_task(in, out, tw, t / D, ob_offset + t / D, t % D);
+            });
+#endif
+        default: return conv_transpose3d_generic(in, out, tw, ob_offset, threads);
+    }
 }
 
 }  // namespace nn

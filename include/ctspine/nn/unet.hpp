@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ctspine/core/cpu.hpp"
 #include "ctspine/core/error.hpp"
 #include "ctspine/kernels/conv3d.hpp"
 #include "ctspine/kernels/conv_transpose3d.hpp"
@@ -119,9 +120,12 @@ public:
     std::size_t parameter_count() const { return params_; }
 
     /// Logits (num_classes, D, H, W) for input (input_channels, D, H, W); D, H, W divisible by the total stride.
-    void forward(const tensor& input, tensor& output, int threads = 0) const {
+    /// `isa` picks the kernels (automatic: the best this CPU has; core/cpu.hpp); the logits are bit-identical for
+    /// every ISA with fused multiply-add and any thread count.
+    void forward(const tensor& input, tensor& output, int threads = 0, cpu_isa isa = cpu_isa::automatic) const {
         std::lock_guard<std::mutex> lock(*mutex_);  // the workspace is reused between calls
         check_input(input);
+        isa = resolve_isa(isa);
         workspace& ws = *ws_;
         ws.in.from_tensor(input);
         const int n = cfg_.n_stages();
@@ -129,7 +133,7 @@ public:
         const blocked_tensor* x = &ws.in;
         std::array<index_t, 3> size{input.shape()[1], input.shape()[2], input.shape()[3]};
         if (cfg_.kind == unet_kind::residual_encoder) {
-            run_conv(stem_, *x, ws.stem, size, threads, true);
+            run_conv(stem_, *x, ws.stem, size, threads, true, isa);
             x = &ws.stem;
         }
         for (int s = 0; s < n; ++s) {
@@ -140,14 +144,14 @@ public:
                 const auto& convs = plain_stages_[static_cast<size_t>(s)];
                 for (size_t j = 0; j < convs.size(); ++j) {
                     blocked_tensor& dst = j + 1 == convs.size() ? out : ws.tmp[j % 2];
-                    run_conv(convs[j], *x, dst, size, threads, true);
+                    run_conv(convs[j], *x, dst, size, threads, true, isa);
                     x = &dst;
                 }
             } else {
                 const auto& blocks = res_stages_[static_cast<size_t>(s)];
                 for (size_t b = 0; b < blocks.size(); ++b) {
                     blocked_tensor& dst = b + 1 == blocks.size() ? out : ws.tmp[b % 2];
-                    run_res_block(blocks[b], *x, dst, size, threads);
+                    run_res_block(blocks[b], *x, dst, size, threads, isa);
                     x = &dst;
                 }
             }
@@ -158,14 +162,14 @@ public:
             const blocked_tensor& skip = ws.skips[static_cast<size_t>(n - 2 - s)];
             const index_t F = skip.channels();
             ws.cat.reset(blocks_of(F) * block + F, skip.D(), skip.H(), skip.W());
-            conv_transpose3d(*lres, ws.cat, up_[static_cast<size_t>(s)], 0, threads);
+            conv_transpose3d(*lres, ws.cat, up_[static_cast<size_t>(s)], 0, threads, isa);
             copy_blocks(skip, ws.cat, blocks_of(F), threads);
             const blocked_tensor* y = &ws.cat;
             const auto& convs = dec_[static_cast<size_t>(s)];
             size = {skip.D(), skip.H(), skip.W()};
             for (size_t j = 0; j < convs.size(); ++j) {
                 blocked_tensor& dst = ws.dec[j % 2];
-                run_conv(convs[j], *y, dst, size, threads, true);
+                run_conv(convs[j], *y, dst, size, threads, true, isa);
                 y = &dst;
             }
             if (y != &ws.dec[0]) std::swap(ws.dec[0], ws.dec[1]);  // keep the stage output in dec[0]
@@ -174,12 +178,12 @@ public:
             lres = &ws.lres;
         }
         ws.head.reset(cfg_.num_classes, lres->D(), lres->H(), lres->W());
-        conv3d(*lres, ws.head, head_, threads);
+        conv3d(*lres, ws.head, head_, threads, isa);
         ws.head.to_tensor(output);
     }
-    tensor forward(const tensor& input, int threads = 0) const {
+    tensor forward(const tensor& input, int threads = 0, cpu_isa isa = cpu_isa::automatic) const {
         tensor out;
-        forward(input, out, threads);
+        forward(input, out, threads, isa);
         return out;
     }
 
@@ -255,16 +259,18 @@ private:
                                                               " is not a multiple of the total stride ", t[static_cast<size_t>(a)]));
     }
     double slope() const { return cfg_.nonlin == nonlinearity::relu ? 0.0 : cfg_.negative_slope; }
-    void run_conv(const layer& L, const blocked_tensor& in, blocked_tensor& out, const std::array<index_t, 3>& size, int threads, bool act) const {
+    void run_conv(const layer& L, const blocked_tensor& in, blocked_tensor& out, const std::array<index_t, 3>& size, int threads, bool act,
+                  cpu_isa isa) const {
         out.reset(L.conv.co, size[0], size[1], size[2]);
-        conv3d(in, out, L.conv, threads);
-        instance_norm_act(out, L.gamma, L.beta, cfg_.norm_eps, act ? slope() : -1.0, threads);
+        conv3d(in, out, L.conv, threads, isa);
+        instance_norm_act(out, L.gamma, L.beta, cfg_.norm_eps, act ? slope() : -1.0, threads, nullptr, nullptr, nullptr, isa);
     }
-    void run_res_block(const res_block& b, const blocked_tensor& in, blocked_tensor& out, const std::array<index_t, 3>& size, int threads) const {
+    void run_res_block(const res_block& b, const blocked_tensor& in, blocked_tensor& out, const std::array<index_t, 3>& size, int threads,
+                       cpu_isa isa) const {
         workspace& ws = *ws_;
-        run_conv(b.conv1, in, ws.r1, size, threads, true);
+        run_conv(b.conv1, in, ws.r1, size, threads, true, isa);
         out.reset(b.conv2.conv.co, size[0], size[1], size[2]);
-        conv3d(ws.r1, out, b.conv2.conv, threads);
+        conv3d(ws.r1, out, b.conv2.conv, threads, isa);
         const blocked_tensor* skip = &in;
         if (b.pooled) {
             ws.pool.reset(in.channels(), size[0], size[1], size[2]);
@@ -273,10 +279,10 @@ private:
         }
         if (b.projected) {
             ws.r2.reset(b.proj.conv.co, size[0], size[1], size[2]);
-            conv3d(*skip, ws.r2, b.proj.conv, threads);
-            instance_norm_act(out, b.conv2.gamma, b.conv2.beta, cfg_.norm_eps, slope(), threads, &ws.r2, &b.proj.gamma, &b.proj.beta);
+            conv3d(*skip, ws.r2, b.proj.conv, threads, isa);
+            instance_norm_act(out, b.conv2.gamma, b.conv2.beta, cfg_.norm_eps, slope(), threads, &ws.r2, &b.proj.gamma, &b.proj.beta, isa);
         } else {
-            instance_norm_act(out, b.conv2.gamma, b.conv2.beta, cfg_.norm_eps, slope(), threads, skip);
+            instance_norm_act(out, b.conv2.gamma, b.conv2.beta, cfg_.norm_eps, slope(), threads, skip, nullptr, nullptr, isa);
         }
     }
 

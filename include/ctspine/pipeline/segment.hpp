@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ctspine/core/cpu.hpp"
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/half.hpp"
 #include "ctspine/core/progress.hpp"
@@ -64,6 +65,7 @@ struct segment_options {
     double step_size = 0.5;         ///< tile_step_size
     bool fp16_accumulation = true;  ///< nnU-Net's torch.half accumulators (false: float32, not nnU-Net-identical)
     int threads = 0;                ///< 0 = all hardware threads
+    cpu_isa isa = cpu_isa::automatic;  ///< network kernels (core/cpu.hpp); same labels on every ISA with FMA
     progress_fn progress;           ///< fraction over the whole case; return false to cancel (errc::cancelled)
     /// 0 = no limit. Otherwise segment() estimates its peak memory (segment_memory_estimate::peak_bytes) before any
     /// large allocation and throws errc::size_limit if the estimate exceeds this many bytes.
@@ -345,7 +347,8 @@ private:
                 };
             const nn::unet& net = nets[f];
             const int threads = opt.threads;
-            auto fwd = [&net, threads](const nn::tensor& in, nn::tensor& o) { net.forward(in, o, threads); };
+            const cpu_isa isa = opt.isa;
+            auto fwd = [&net, threads, isa](const nn::tensor& in, nn::tensor& o) { net.forward(in, o, threads, isa); };
             if (opt.fp16_accumulation) {
                 std::vector<std::uint16_t> lf = nn::predict_sliding_window_half(input, patch, n_cls, fwd, so);
                 if (f == 0) logits16 = std::move(lf);
