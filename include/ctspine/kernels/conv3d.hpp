@@ -65,7 +65,7 @@ inline void conv_micro(const blocked_tensor& in, blocked_tensor& out, const conv
                         for (int t = 0; t < TW; ++t) {
                             const B x(px[t * sw + ic]);
                             for (int o = 0; o < OB; ++o)
-                                for (int v = 0; v < NV; ++v) acc[o][v][t] = xsimd::fma(x, w[o][v], acc[o][v][t]);
+                                for (int v = 0; v < NV; ++v) acc[o][v][t] = simd::fmadd<Arch>(x, w[o][v], acc[o][v][t]);
                         }
                     }
                 }

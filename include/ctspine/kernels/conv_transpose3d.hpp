@@ -54,7 +54,7 @@ void conv_transpose3d_generic(const blocked_tensor& in, blocked_tensor& out, con
                             const float* x = in.at(ib, d + 1, h + 1, w + 1);
                             for (int ic = 0; ic < 16; ++ic, wt += block) {
                                 const B xb(x[ic]);
-                                for (int v = 0; v < NV; ++v) acc[v] = xsimd::fma(xb, B::load_unaligned(wt + v * V), acc[v]);
+                                for (int v = 0; v < NV; ++v) acc[v] = simd::fmadd<Arch>(xb, B::load_unaligned(wt + v * V), acc[v]);
                             }
                         }
                         float* dst = out.at(ob_offset + ob, d * tw.s[0] + a + 1, h * tw.s[1] + bb + 1, w * tw.s[2] + cc + 1);

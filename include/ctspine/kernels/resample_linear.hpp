@@ -112,22 +112,6 @@ inline row_taps make_row_taps(const linear_taps_f32& ty, const linear_taps_f32& 
     return r;
 }
 
-/// Fused multiply-add a·b + c with one rounding, as std::fma in the scalar twin. xsimd 8.1 implements xsimd::fma for
-/// AVX-512 as a separate multiply and add (generic kernel), so the FMA instructions are used directly where the
-/// compile flags provide them; otherwise xsimd::fma (then the twin may differ by float32 rounding).
-template <class Arch>
-inline xsimd::batch<float, Arch> fmadd(const xsimd::batch<float, Arch>& a, const xsimd::batch<float, Arch>& b,
-                                       const xsimd::batch<float, Arch>& c) noexcept {
-    using B = xsimd::batch<float, Arch>;
-#if defined(__AVX512F__)
-    if constexpr (B::size == 16) return B(_mm512_fmadd_ps(a, b, c));
-#endif
-#if defined(__FMA__)
-    if constexpr (B::size == 8) return B(_mm256_fmadd_ps(a, b, c));
-    if constexpr (B::size == 4) return B(_mm_fmadd_ps(a, b, c));
-#endif
-    return xsimd::fma(a, b, c);
-}
 
 /// Load L consecutive values of type InT as a float batch (int16/uint8/... widened element by element; float direct).
 template <class Arch, class InT>
@@ -171,7 +155,7 @@ void blend_rows_f32(float* acc, const InT* const* rows, const float* w, int taps
     index_t x = 0;
     for (; x < nv; x += L) {
         B s = B(w[0]) * load_as_float<Arch>(rows[0] + x);
-        for (int t = 1; t < taps; ++t) s = fmadd<Arch>(B(w[t]), load_as_float<Arch>(rows[t] + x), s);
+        for (int t = 1; t < taps; ++t) s = simd::fmadd<Arch>(B(w[t]), load_as_float<Arch>(rows[t] + x), s);
         s.store_unaligned(acc + x);
     }
     for (; x < n; ++x) {
@@ -204,7 +188,7 @@ void interp_x_f32(const float* row, const linear_taps_f32& t, float* out) {
             const __m512 lo = _mm512_loadu_ps(row + base), hi = _mm512_loadu_ps(row + base + L);
             const B a(_mm512_permutex2var_ps(lo, _mm512_loadu_si512(t.r0.data() + k), hi));
             const B b(_mm512_permutex2var_ps(lo, _mm512_loadu_si512(t.r1.data() + k), hi));
-            fmadd<Arch>(B::load_unaligned(w1 + k), b, B::load_unaligned(w0 + k) * a).store_unaligned(out + k);
+            simd::fmadd<Arch>(B::load_unaligned(w1 + k), b, B::load_unaligned(w0 + k) * a).store_unaligned(out + k);
         }
     }
 #endif
