@@ -1,7 +1,9 @@
 // The U-Net engine vs PyTorch (tests/bench/bench_unet_torch.py, run in the same program) on the nnU-Net 3d_fullres-like
 // PlainConvUNet (features 32..320, 6 stages, 26 classes, random weights) and on single layers; also measures this
 // machine's fp32 FMA peak per kernel ISA and each 3x3x3 convolution's share of it.
-// Usage: ctspine_bench_unet [--quick] [--no-anchor] [--isa generic|avx2|avx512] [--layers]
+// Usage: ctspine_bench_unet [--quick] [--no-anchor] [--isa generic|avx2|avx512] [--layers] [--onnx SCRATCH_DIR]
+//   --onnx: also run ONNX Runtime on the same network exported to ONNX (tests/bench/onnx/run_onnx_bench.sh, which
+//           installs onnxruntime-node into SCRATCH_DIR) in the same run.
 //   --layers: every 3x3x3 convolution of the network at a 128^3 patch, 1 and 2 threads, on each ISA this CPU has.
 #include <ctime>
 #include <cstdio>
@@ -163,7 +165,9 @@ int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress visible when redirected
     bool quick = false, anchor = true, layers = false;  // --quick: skip the 128^3 cases; --no-anchor: no PyTorch run
     cpu_isa isa = cpu_isa::automatic;
+    std::string onnx_dir;
     for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--onnx") == 0 && i + 1 < argc) onnx_dir = argv[++i];
         if (std::strcmp(argv[i], "--quick") == 0) quick = true;
         if (std::strcmp(argv[i], "--no-anchor") == 0) anchor = false;
         if (std::strcmp(argv[i], "--layers") == 0) layers = true;
@@ -233,6 +237,19 @@ int main(int argc, char** argv) {
     std::printf("PlainConvUNet 3d_fullres-like: %zu parameters\n", net.parameter_count());
     std::string py = !anchor ? std::string() : bench::run(std::string("/usr/bin/python3 ") + CTSPINE_BENCH_DIR + "/bench_unet_torch.py" + (quick ? " --quick" : "") + " 2>&1");
     std::printf("--- PyTorch anchor output ---\n%s-----------------------------\n", py.c_str());
+    const std::string ort = onnx_dir.empty() ? std::string()
+                                             : bench::run(std::string("bash ") + CTSPINE_BENCH_DIR + "/onnx/run_onnx_bench.sh " + onnx_dir +
+                                                          (quick ? " --patches 96" : " --patches '96 128'") + " --threads '1 2' --no-torch 2>&1");
+    if (!onnx_dir.empty()) std::printf("--- ONNX Runtime anchor output ---\n%s----------------------------------\n", ort.c_str());
+    // "onnxruntime-node 1.30.0 96^3 1 thr: median 5.279 s" -> seconds
+    auto ort_time = [&](index_t p, int threads) {
+        const std::string key = std::to_string(p) + "^3 " + std::to_string(threads) + " thr: median ";
+        for (size_t pos = ort.find("onnxruntime-node"); pos != std::string::npos; pos = ort.find("onnxruntime-node", pos + 1)) {
+            const size_t eol = ort.find('\n', pos), k = ort.find(key, pos);
+            if (k != std::string::npos && k < eol) return std::atof(ort.c_str() + k + key.size());
+        }
+        return -1.0;
+    };
     // single layers
     for (auto [ch, n] : {std::pair<index_t, index_t>{32, 128}, std::pair<index_t, index_t>{64, 64}}) {
         if (quick && n == 128) continue;
@@ -266,6 +283,7 @@ int main(int argc, char** argv) {
             char key[64];
             std::snprintf(key, sizeof key, "net%ld_t%d", long(p), threads);
             bench::report(name, t, bench::field(py, key), "torch best");
+            if (!onnx_dir.empty()) bench::report(name, t, ort_time(p, threads), "onnxruntime");
         }
         std::printf("  working memory %.0f MB (planned), peak RSS so far %ld MB\n", double(net.peak_working_bytes({p, p, p})) / 1e6, bench::peak_rss_mb());
     }

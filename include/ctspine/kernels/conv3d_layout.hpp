@@ -83,6 +83,17 @@ private:
     std::unique_ptr<float[], ctspine::detail::aligned_deleter<float>> buf_{};
 };
 
+/// For TW consecutive output positions p0… of output depth od (p = oh·OW + ow), the input address of tap (0, 0, 0)
+/// of channel block 0 of a convolution with kernel k, stride s and padding (k − 1)/2 (the micro-kernels' positions).
+template <int TW>
+inline void first_taps(const blocked_tensor& in, index_t OW, const std::array<int, 3>& k, const std::array<int, 3>& s, index_t od, index_t p0,
+                       const float* (&xp)[TW]) {
+    for (int t = 0; t < TW; ++t) {
+        const index_t oh = (p0 + t) / OW, ow = (p0 + t) % OW;
+        xp[t] = in.at(0, od * s[0] + 1 - (k[0] - 1) / 2, oh * s[1] + 1 - (k[1] - 1) / 2, ow * s[2] + 1 - (k[2] - 1) / 2);
+    }
+}
+
 /// AvgPool with kernel = stride (ResEnc's strided skip).
 inline void avg_pool3d(const blocked_tensor& in, blocked_tensor& out, std::array<int, 3> s, int threads) {
     const index_t CB = in.cblocks(), D = out.D(), H = out.H(), W = out.W();

@@ -22,6 +22,34 @@ namespace ctspine {
 namespace nn {
 
 namespace detail {
+#if CTSPINE_X86
+/// The per-ISA transposed-convolution micro-kernels behind one driver (tconv_plane).
+struct tconv_avx512 {
+    static constexpr int tw = avx512::conv_tw;
+    template <int TW, class... A>
+    static void micro(A&&... a) { avx512::tconv_micro<TW>(a...); }
+};
+struct tconv_avx2 {
+    static constexpr int tw = avx2::conv_tw;
+    template <int TW, class... A>
+    static void micro(A&&... a) { avx2::tconv_micro<TW>(a...); }
+};
+/// Every tap of output block ob for input depth d, input positions in groups of K::tw along the flattened (h, w)
+/// plane (then 4, then 1), so small planes need no narrow remainder per row.
+template <class K>
+void tconv_plane(const blocked_tensor& in, blocked_tensor& out, const transpose_weights& tw, index_t ob, index_t out_ob, index_t d) {
+    const index_t P = in.H() * in.W();
+    for (int a = 0; a < tw.s[0]; ++a)
+        for (int bb = 0; bb < tw.s[1]; ++bb)
+            for (int cc = 0; cc < tw.s[2]; ++cc) {
+                index_t p = 0;
+                for (; p + K::tw <= P; p += K::tw) K::template micro<K::tw>(in, out, tw, ob, out_ob, d, p, a, bb, cc);
+                for (; p + 4 <= P; p += 4) K::template micro<4>(in, out, tw, ob, out_ob, d, p, a, bb, cc);
+                for (; p < P; ++p) K::template micro<1>(in, out, tw, ob, out_ob, d, p, a, bb, cc);
+            }
+}
+#endif
+
 inline void check_transpose(const blocked_tensor& in, const blocked_tensor& out, const transpose_weights& tw, index_t ob_offset) {
     if (in.channels() != tw.ci) throw error(errc::shape_mismatch, "conv_transpose3d: input channels differ from the weights");
     if (ob_offset < 0 || ob_offset + blocks_of(tw.co) > out.cblocks() || out.D() != in.D() * tw.s[0] ||
@@ -74,11 +102,11 @@ inline void conv_transpose3d(const blocked_tensor& in, blocked_tensor& out, cons
 #if CTSPINE_X86
         case cpu_isa::avx512:
             return parallel_for(threads, OB * D, [&](index_t b, index_t e, int) {
-                for (index_t t = b; t < e; ++t) detail::avx512::tconv_task(in, out, tw, t / D, ob_offset + t / D, t % D);
+                for (index_t t = b; t < e; ++t) detail::tconv_plane<detail::tconv_avx512>(in, out, tw, t / D, ob_offset + t / D, t % D);
             });
         case cpu_isa::avx2:
             return parallel_for(threads, OB * D, [&](index_t b, index_t e, int) {
-                for (index_t t = b; t < e; ++t) detail::avx2::tconv_task(in, out, tw, t / D, ob_offset + t / D, t % D);
+                for (index_t t = b; t < e; ++t) detail::tconv_plane<detail::tconv_avx2>(in, out, tw, t / D, ob_offset + t / D, t % D);
             });
 #endif
         default: return conv_transpose3d_generic(in, out, tw, ob_offset, threads);

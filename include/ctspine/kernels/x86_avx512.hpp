@@ -53,12 +53,8 @@ CTSPINE_TARGET_AVX512 void conv_micro(const blocked_tensor& in, blocked_tensor& 
     const index_t IB = in.cblocks(), OW = out.W();
     const int KD = cw.k[0], KH = cw.k[1], KW = cw.k[2];
     const index_t taps = KD * KH * KW, wob = IB * taps * block * block;
-    const int pd = (KD - 1) / 2, ph = (KH - 1) / 2, pw = (KW - 1) / 2;
     const float* xp[TW];  // tap (0, 0, 0) of input block 0 for each position
-    for (int t = 0; t < TW; ++t) {
-        const index_t oh = (p0 + t) / OW, ow = (p0 + t) % OW;
-        xp[t] = in.at(0, od * cw.s[0] + 1 - pd, oh * cw.s[1] + 1 - ph, ow * cw.s[2] + 1 - pw);
-    }
+    first_taps<TW>(in, OW, cw.k, cw.s, od, p0, xp);
     const index_t bs = in.block_stride(), ps = in.plane_stride(), rs = in.row_stride();
     for (index_t ib = 0; ib < IB; ++ib) {
         const float* wt = cw.packed.data() + ((ob0 * IB + ib) * taps) * block * block;
@@ -96,35 +92,21 @@ CTSPINE_TARGET_AVX512 inline void conv_task(const blocked_tensor& in, blocked_te
     }
 }
 
-/// Transposed convolution (kernel = stride): for output block ob, input depth d: every tap is a 1×1×1 convolution
-/// of the input row written to every s-th output position.
+/// Transposed convolution (kernel = stride), tap (a, bb, cc) of output block ob for TW consecutive input positions
+/// p0… of input depth d (p = h·W + w): a 1×1×1 convolution whose outputs land on every s-th output position.
 template <int TW>
 CTSPINE_TARGET_AVX512 void tconv_micro(const blocked_tensor& in, blocked_tensor& out, const transpose_weights& tw, index_t ob, index_t out_ob,
-                                       index_t d, index_t h, index_t w0, int a, int bb, int cc) {
+                                       index_t d, index_t p0, int a, int bb, int cc) {
     __m512 acc[1][TW];
     const __m512 b = _mm512_loadu_ps(tw.bias.data() + ob * block);
     for (int t = 0; t < TW; ++t) acc[0][t] = b;
-    const index_t IB = in.cblocks(), tap = (a * tw.s[1] + bb) * tw.s[2] + cc, taps = tw.s[0] * tw.s[1] * tw.s[2];
+    const index_t IB = in.cblocks(), W = in.W(), tap = (a * tw.s[1] + bb) * tw.s[2] + cc, taps = tw.s[0] * tw.s[1] * tw.s[2];
     const float* wt = tw.packed.data() + (ob * taps + tap) * IB * block * block;
     const float* xp[TW];
-    for (int t = 0; t < TW; ++t) xp[t] = in.at(0, d + 1, h + 1, w0 + t + 1);
+    for (int t = 0; t < TW; ++t) xp[t] = in.at(0, d + 1, (p0 + t) / W + 1, (p0 + t) % W + 1);
     for (index_t ib = 0; ib < IB; ++ib, wt += block * block) step<1, TW>(acc, xp, ib * in.block_stride(), wt, 0);
     for (int t = 0; t < TW; ++t)
-        _mm512_store_ps(out.at(out_ob, d * tw.s[0] + a + 1, h * tw.s[1] + bb + 1, (w0 + t) * tw.s[2] + cc + 1), acc[0][t]);
-}
-
-CTSPINE_TARGET_AVX512 inline void tconv_task(const blocked_tensor& in, blocked_tensor& out, const transpose_weights& tw, index_t ob, index_t out_ob,
-                                             index_t d) {
-    const index_t W = in.W();
-    for (index_t h = 0; h < in.H(); ++h)
-        for (int a = 0; a < tw.s[0]; ++a)
-            for (int bb = 0; bb < tw.s[1]; ++bb)
-                for (int cc = 0; cc < tw.s[2]; ++cc) {
-                    index_t w = 0;
-                    for (; w + conv_tw <= W; w += conv_tw) tconv_micro<conv_tw>(in, out, tw, ob, out_ob, d, h, w, a, bb, cc);
-                    for (; w + 4 <= W; w += 4) tconv_micro<4>(in, out, tw, ob, out_ob, d, h, w, a, bb, cc);
-                    for (; w < W; ++w) tconv_micro<1>(in, out, tw, ob, out_ob, d, h, w, a, bb, cc);
-                }
+        _mm512_store_ps(out.at(out_ob, d * tw.s[0] + a + 1, (p0 + t) / W * tw.s[1] + bb + 1, (p0 + t) % W * tw.s[2] + cc + 1), acc[0][t]);
 }
 
 /// Instance-norm statistics of one channel block, float64 per lane, voxels in storage order: s = Σ x; then
