@@ -4,7 +4,7 @@ set -euo pipefail
 # Usage: install_deps.sh [--build-only]   (--build-only: what building the library and tool needs, no test oracles)
 pkgs=(cmake g++ make pkg-config libeigen3-dev libxsimd-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev)
 if [ "${1:-}" != "--build-only" ]; then
-  pkgs+=(doctest-dev python3 python3-numpy python3-nibabel python3-scipy)
+  pkgs+=(doctest-dev python3 python3-numpy python3-nibabel python3-scipy qemu-user)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

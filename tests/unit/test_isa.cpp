@@ -83,7 +83,7 @@ TEST_CASE("ISA detection, names, override and refusal") {
     }
     // CI and the QEMU runs say which path this CPU model must select (tests/cross/run_qemu_tests.sh)
     if (const char* want = std::getenv("CTSPINE_EXPECT_ISA")) {
-        MESSAGE("selected kernels: " << isa_name(default_isa()) << ", expected " << want);
+        MESSAGE("selected kernels: " << std::string(isa_name(default_isa())) << ", expected " << std::string(want));
         CHECK(std::string(isa_name(default_isa())) == want);
     }
 #if !CTSPINE_X86
