@@ -122,10 +122,11 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 # filter keeps other QEMU versions quiet too.
 tcg_noise="TCG doesn't support requested feature"
 
-# run_config NAME BUILD_DIR EXPECT_ISA FILTERED LAUNCHER...: run every binary, one log each, and record a summary line
+# run_config TAG NAME BUILD_DIR EXPECT_ISA FILTERED LAUNCHER...: run every binary (log: BUILD_DIR/qemu-logs/TAG_BINARY.log)
+# and record a summary line
 run_config() {
-  local name="$1" dir="$2" expect="$3" filtered="$4"
-  shift 4
+  local tag="$1" name="$2" dir="$3" expect="$4" filtered="$5"
+  shift 5
   local launcher=("$@") logs="$dir/qemu-logs" pass=0 fail=0 t0 b t1 rc log line failed_bins=""
   mkdir -p "$logs"
   echo "=== $name"
@@ -133,7 +134,7 @@ run_config() {
   for b in "${binaries[@]}"; do
     local args=()
     if [ "$filtered" = 1 ] && [ -n "${EMULATED_FILTER[$b]:-}" ]; then args+=("${EMULATED_FILTER[$b]}"); fi
-    log="$logs/${name%% *}_$b.log"
+    log="$logs/${tag}_$b.log"
     t1=$(now)
     rc=0
     (
@@ -147,6 +148,7 @@ run_config() {
     if [ "$rc" = 0 ]; then
       pass=$((pass + 1))
       printf '    %-28s PASS %8s s   %s\n' "$b" "$(secs "$t1" "$(now)")" "$line"
+      grep -o "selected kernels: .*" "$log" | sed 's/^/                                 /' || true
     else
       fail=$((fail + 1))
       failed_bins+=" $b"
@@ -188,13 +190,13 @@ build_tree() {
 filtered=$((1 - full))
 if [ "$want_x86" = 1 ]; then
   if build_tree "x86-64 baseline" "$root/build-qemu-x86"; then
-    want native && run_config "x86-64 native (no emulation)" "$root/build-qemu-x86" "" 0 env
-    want nehalem && run_config "x86-64 qemu Nehalem (expect generic)" "$root/build-qemu-x86" generic "$filtered" \
+    want native && run_config native "x86-64 native (no emulation)" "$root/build-qemu-x86" "" 0 env
+    want nehalem && run_config nehalem "x86-64 qemu Nehalem (expect generic)" "$root/build-qemu-x86" generic "$filtered" \
       qemu-x86_64 -cpu Nehalem
     if want haswell; then
       if [ "$qemu_x86_ok" = 1 ]; then
         # Haswell minus the features TCG does not emulate (each would print a warning); AVX2, FMA, F16C, BMI stay.
-        run_config "x86-64 qemu Haswell (expect avx2)" "$root/build-qemu-x86" avx2 "$filtered" \
+        run_config haswell "x86-64 qemu Haswell (expect avx2)" "$root/build-qemu-x86" avx2 "$filtered" \
           qemu-x86_64 -cpu Haswell,-pcid,-x2apic,-tsc-deadline,-hle,-rtm,-invpcid
       else
         summary+=("$(printf 'SUMMARY %-44s FAIL  QEMU %s.%s cannot emulate AVX2 (needs 7.2+)' "x86-64 qemu Haswell (expect avx2)" "$qmaj" "$qmin")")
@@ -211,7 +213,7 @@ if [ "$want_arm" = 1 ]; then
        -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
        -DZLIB_INCLUDE_DIR="$arm_sysroot/usr/include" -DZLIB_LIBRARY="$lib/libz.a" \
        -DCTSPINE_LIBDEFLATE_INCLUDE_DIR="$arm_sysroot/usr/include" -DCTSPINE_LIBDEFLATE_LIBRARY="$lib/libdeflate.a"; then
-    run_config "aarch64 qemu (NEON, expect generic)" "$root/build-aarch64" generic "$filtered" \
+    run_config aarch64 "aarch64 qemu (NEON, expect generic)" "$root/build-aarch64" generic "$filtered" \
       qemu-aarch64 -L /usr/aarch64-linux-gnu
   fi
 fi
