@@ -48,6 +48,14 @@ void tconv_plane(const blocked_tensor& in, blocked_tensor& out, const transpose_
                 for (; p < P; ++p) K::template micro<1>(in, out, tw, ob, out_ob, d, p, a, bb, cc);
             }
 }
+/// tconv_plane over every (output block, input depth), split over threads.
+template <class K>
+void tconv_tasks(const blocked_tensor& in, blocked_tensor& out, const transpose_weights& tw, index_t ob_offset, int threads) {
+    const index_t D = in.D();
+    parallel_for(threads, blocks_of(tw.co) * D, [&](index_t b, index_t e, int) {
+        for (index_t t = b; t < e; ++t) tconv_plane<K>(in, out, tw, t / D, ob_offset + t / D, t % D);
+    });
+}
 #endif
 
 inline void check_transpose(const blocked_tensor& in, const blocked_tensor& out, const transpose_weights& tw, index_t ob_offset) {
@@ -97,17 +105,10 @@ void conv_transpose3d_generic(const blocked_tensor& in, blocked_tensor& out, con
 inline void conv_transpose3d(const blocked_tensor& in, blocked_tensor& out, const transpose_weights& tw, index_t ob_offset, int threads,
                              cpu_isa isa = cpu_isa::automatic) {
     detail::check_transpose(in, out, tw, ob_offset);
-    const index_t OB = blocks_of(tw.co), D = in.D();
     switch (resolve_isa(isa)) {
 #if CTSPINE_X86
-        case cpu_isa::avx512:
-            return parallel_for(threads, OB * D, [&](index_t b, index_t e, int) {
-                for (index_t t = b; t < e; ++t) detail::tconv_plane<detail::tconv_avx512>(in, out, tw, t / D, ob_offset + t / D, t % D);
-            });
-        case cpu_isa::avx2:
-            return parallel_for(threads, OB * D, [&](index_t b, index_t e, int) {
-                for (index_t t = b; t < e; ++t) detail::tconv_plane<detail::tconv_avx2>(in, out, tw, t / D, ob_offset + t / D, t % D);
-            });
+        case cpu_isa::avx512: return detail::tconv_tasks<detail::tconv_avx512>(in, out, tw, ob_offset, threads);
+        case cpu_isa::avx2: return detail::tconv_tasks<detail::tconv_avx2>(in, out, tw, ob_offset, threads);
 #endif
         default: return conv_transpose3d_generic(in, out, tw, ob_offset, threads);
     }

@@ -145,17 +145,19 @@ inline void instance_norm_act(blocked_tensor& t, const std::vector<float>& gamma
                               const std::vector<float>* res_beta = nullptr, cpu_isa isa = cpu_isa::automatic) {
     if (static_cast<index_t>(gamma.size()) < t.channels() || static_cast<index_t>(beta.size()) < t.channels())
         throw error(errc::shape_mismatch, "instance_norm_act: fewer affine parameters than channels");
-    const cpu_isa use = resolve_isa(isa);
-    parallel_for(threads, t.cblocks(), [&](index_t b, index_t e, int) {
-        for (index_t cb = b; cb < e; ++cb) {
+    auto run = [&](auto kernel) {
+        using K = decltype(kernel);
+        parallel_for(threads, t.cblocks(), [&](index_t b, index_t e, int) {
+            for (index_t cb = b; cb < e; ++cb) detail::norm_block<K>(t, cb, gamma, beta, eps, slope, residual, res_gamma, res_beta);
+        });
+    };
+    switch (resolve_isa(isa)) {
 #if CTSPINE_X86
-            if (use == cpu_isa::avx512) detail::norm_block<detail::norm_avx512>(t, cb, gamma, beta, eps, slope, residual, res_gamma, res_beta);
-            else if (use == cpu_isa::avx2) detail::norm_block<detail::norm_avx2>(t, cb, gamma, beta, eps, slope, residual, res_gamma, res_beta);
-            else
+        case cpu_isa::avx512: return run(detail::norm_avx512{});
+        case cpu_isa::avx2: return run(detail::norm_avx2{});
 #endif
-                detail::norm_block<detail::norm_scalar<detail::generic_fma_fused>>(t, cb, gamma, beta, eps, slope, residual, res_gamma, res_beta);
-        }
-    });
+        default: return run(detail::norm_scalar<detail::generic_fma_fused>{});
+    }
 }
 
 }  // namespace nn
