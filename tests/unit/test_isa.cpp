@@ -95,8 +95,9 @@ TEST_CASE("convolution kernels: every ISA equals the fused scalar twin bit for b
     std::mt19937 rng(21);
     struct conv_case { index_t ci, co, d, h, w; std::array<int, 3> k, s; index_t split; };
     // odd channel counts, a single input channel (the first layer), strides, anisotropic and 1x1x1 kernels, widths
-    // that exercise every remainder of the 12- and 6-wide micro-kernels, a concatenated (split) input
-    for (const conv_case& c : {conv_case{1, 32, 4, 5, 29, {3, 3, 3}, {1, 1, 1}, 0}, conv_case{19, 37, 3, 6, 13, {3, 3, 3}, {1, 1, 1}, 0},
+    // that exercise every remainder of the 12- and 6-wide micro-kernels, a concatenated (split) input, and 15 input
+    // blocks: more than one pass over the input channels (conv_ib_chunk) for both x86 forms
+    for (const conv_case& c : {conv_case{230, 20, 2, 3, 13, {3, 3, 3}, {1, 1, 1}, 0},conv_case{1, 32, 4, 5, 29, {3, 3, 3}, {1, 1, 1}, 0}, conv_case{19, 37, 3, 6, 13, {3, 3, 3}, {1, 1, 1}, 0},
                                conv_case{33, 17, 6, 6, 26, {3, 3, 3}, {2, 2, 2}, 0}, conv_case{16, 48, 2, 7, 8, {1, 3, 3}, {1, 2, 2}, 0},
                                conv_case{40, 26, 3, 3, 11, {1, 1, 1}, {1, 1, 1}, 0}, conv_case{20, 20, 3, 4, 7, {3, 3, 3}, {1, 1, 1}, 10}}) {
         INFO(c.ci << "->" << c.co << " split " << c.split);

@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "ctspine/core/cpu.hpp"
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/parallel.hpp"
 #include "ctspine/core/simd.hpp"
@@ -83,15 +84,37 @@ private:
     std::unique_ptr<float[], ctspine::detail::aligned_deleter<float>> buf_{};
 };
 
-/// For TW consecutive output positions p0… of output depth od (p = oh·OW + ow), the input address of tap (0, 0, 0)
-/// of channel block 0 of a convolution with kernel k, stride s and padding (k − 1)/2 (the micro-kernels' positions).
+/// Row and column of TW consecutive positions p0… of a plane W wide (p = row·W + col), with one division.
 template <int TW>
-inline void first_taps(const blocked_tensor& in, index_t OW, const std::array<int, 3>& k, const std::array<int, 3>& s, index_t od, index_t p0,
-                       const float* (&xp)[TW]) {
-    for (int t = 0; t < TW; ++t) {
-        const index_t oh = (p0 + t) / OW, ow = (p0 + t) % OW;
-        xp[t] = in.at(0, od * s[0] + 1 - (k[0] - 1) / 2, oh * s[1] + 1 - (k[1] - 1) / 2, ow * s[2] + 1 - (k[2] - 1) / 2);
+struct plane_positions {
+    index_t row[TW], col[TW];
+    CTSPINE_ALWAYS_INLINE plane_positions(index_t p0, index_t W) {
+        index_t r = p0 / W, c = p0 - r * W;
+        for (int t = 0; t < TW; ++t) {
+            row[t] = r;
+            col[t] = c;
+            if (++c == W) c = 0, ++r;
+        }
     }
+};
+
+/// For the output positions pos of output depth od, the input address of tap (0, 0, 0) of channel block 0 of a
+/// convolution with kernel k, stride s and padding (k − 1)/2 (the micro-kernels' positions).
+template <int TW>
+CTSPINE_ALWAYS_INLINE void first_taps(const blocked_tensor& in, const plane_positions<TW>& pos, const std::array<int, 3>& k,
+                                      const std::array<int, 3>& s, index_t od, const float* (&xp)[TW]) {
+    for (int t = 0; t < TW; ++t)
+        xp[t] = in.at(0, od * s[0] + 1 - (k[0] - 1) / 2, pos.row[t] * s[1] + 1 - (k[1] - 1) / 2, pos.col[t] * s[2] + 1 - (k[2] - 1) / 2);
+}
+
+/// Input channel blocks per pass of the x86 convolution kernels over an output plane, so that the weights one pass
+/// streams for `ob` output blocks (ob × blocks × taps × 16 × 16 floats) stay within conv_weight_budget — inside the
+/// L2 of every current x86 core — instead of coming again from L3 for every group of positions (deep layers: 320
+/// channels × 27 taps are 1.1 MB per pair of output blocks).
+inline constexpr index_t conv_weight_budget = 384 * 1024;
+inline index_t conv_ib_chunk(index_t taps, index_t ob) {
+    const index_t per_block = ob * taps * block * block * index_t(sizeof(float));
+    return std::max<index_t>(1, conv_weight_budget / per_block);
 }
 
 /// AvgPool with kernel = stride (ResEnc's strided skip).

@@ -49,36 +49,50 @@ CTSPINE_ALWAYS_INLINE CTSPINE_TARGET_AVX2 void init(__m256 (&acc)[2][TW], const 
 
 /// Convolution micro-kernel: one output block × TW consecutive output positions p0… of output depth od, positions
 /// numbered row by row (p = oh·OW + ow), so a group may span rows: small layers (8×8, 4×4) need no narrow remainder.
+/// Input blocks [ib0, ib1) only, continuing from the partial sums in `out` after the first chunk (see the AVX-512 form).
 template <int TW, int NC>
-CTSPINE_TARGET_AVX2 void conv_micro(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob, index_t od, index_t p0) {
-    __m256 acc[2][TW];
-    init<TW>(acc, cw.bias.data() + ob * block);
+CTSPINE_TARGET_AVX2 void conv_micro(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob, index_t od, index_t p0,
+                                    index_t ib0, index_t ib1) {
     const index_t IB = in.cblocks(), OW = out.W();
+    const plane_positions<TW> pos(p0, OW);
+    float* dst[TW];
+    for (int t = 0; t < TW; ++t) dst[t] = out.at(ob, od + 1, pos.row[t] + 1, pos.col[t] + 1);
+    __m256 acc[2][TW];
+    if (ib0 == 0) {
+        init<TW>(acc, cw.bias.data() + ob * block);
+    } else {
+        for (int t = 0; t < TW; ++t) {
+            acc[0][t] = _mm256_load_ps(dst[t]);
+            acc[1][t] = _mm256_load_ps(dst[t] + 8);
+        }
+    }
     const int KD = cw.k[0], KH = cw.k[1], KW = cw.k[2];
     const index_t taps = KD * KH * KW;
     const float* xp[TW];  // tap (0, 0, 0) of input block 0 for each position
-    first_taps<TW>(in, OW, cw.k, cw.s, od, p0, xp);
+    first_taps<TW>(in, pos, cw.k, cw.s, od, xp);
     const index_t bs = in.block_stride(), ps = in.plane_stride(), rs = in.row_stride();
-    const float* wt = cw.packed.data() + ob * IB * taps * block * block;
-    for (index_t ib = 0; ib < IB; ++ib)
+    const float* wt = cw.packed.data() + (ob * IB + ib0) * taps * block * block;
+    for (index_t ib = ib0; ib < ib1; ++ib)
         for (int kd = 0; kd < KD; ++kd)
             for (int kh = 0; kh < KH; ++kh)
                 for (int kw = 0; kw < KW; ++kw, wt += block * block) step<TW, NC>(acc, xp, ib * bs + kd * ps + kh * rs + kw * block, wt);
     for (int t = 0; t < TW; ++t) {
-        float* dst = out.at(ob, od + 1, (p0 + t) / OW + 1, (p0 + t) % OW + 1);
-        _mm256_store_ps(dst, acc[0][t]);
-        _mm256_store_ps(dst + 8, acc[1][t]);
+        _mm256_store_ps(dst[t], acc[0][t]);
+        _mm256_store_ps(dst[t] + 8, acc[1][t]);
     }
 }
 
 template <int NC>
 CTSPINE_TARGET_AVX2 void conv_plane(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob, index_t od) {
-    const index_t P = out.H() * out.W();
-    index_t p = 0;
-    for (; p + conv_tw <= P; p += conv_tw) conv_micro<conv_tw, NC>(in, out, cw, ob, od, p);
-    for (; p + 4 <= P; p += 4) conv_micro<4, NC>(in, out, cw, ob, od, p);
-    for (; p + 2 <= P; p += 2) conv_micro<2, NC>(in, out, cw, ob, od, p);
-    for (; p < P; ++p) conv_micro<1, NC>(in, out, cw, ob, od, p);
+    const index_t P = out.H() * out.W(), IB = in.cblocks(), chunk = conv_ib_chunk(cw.k[0] * cw.k[1] * cw.k[2], 1);
+    for (index_t ib0 = 0; ib0 < IB; ib0 += chunk) {
+        const index_t ib1 = std::min(IB, ib0 + chunk);
+        index_t p = 0;
+        for (; p + conv_tw <= P; p += conv_tw) conv_micro<conv_tw, NC>(in, out, cw, ob, od, p, ib0, ib1);
+        for (; p + 4 <= P; p += 4) conv_micro<4, NC>(in, out, cw, ob, od, p, ib0, ib1);
+        for (; p + 2 <= P; p += 2) conv_micro<2, NC>(in, out, cw, ob, od, p, ib0, ib1);
+        for (; p < P; ++p) conv_micro<1, NC>(in, out, cw, ob, od, p, ib0, ib1);
+    }
 }
 
 /// All outputs of output depth od for output block ob0 (nob is always 1 here).
@@ -98,10 +112,11 @@ CTSPINE_TARGET_AVX2 void tconv_micro(const blocked_tensor& in, blocked_tensor& o
     const index_t IB = in.cblocks(), W = in.W(), tap = (a * tw.s[1] + bb) * tw.s[2] + cc, taps = tw.s[0] * tw.s[1] * tw.s[2];
     const float* wt = tw.packed.data() + (ob * taps + tap) * IB * block * block;
     const float* xp[TW];
-    for (int t = 0; t < TW; ++t) xp[t] = in.at(0, d + 1, (p0 + t) / W + 1, (p0 + t) % W + 1);
+    const plane_positions<TW> pos(p0, W);
+    for (int t = 0; t < TW; ++t) xp[t] = in.at(0, d + 1, pos.row[t] + 1, pos.col[t] + 1);
     for (index_t ib = 0; ib < IB; ++ib, wt += block * block) step<TW>(acc, xp, ib * in.block_stride(), wt);
     for (int t = 0; t < TW; ++t) {
-        float* dst = out.at(out_ob, d * tw.s[0] + a + 1, (p0 + t) / W * tw.s[1] + bb + 1, (p0 + t) % W * tw.s[2] + cc + 1);
+        float* dst = out.at(out_ob, d * tw.s[0] + a + 1, pos.row[t] * tw.s[1] + bb + 1, pos.col[t] * tw.s[2] + cc + 1);
         _mm256_store_ps(dst, acc[0][t]);
         _mm256_store_ps(dst + 8, acc[1][t]);
     }

@@ -43,40 +43,49 @@ CTSPINE_ALWAYS_INLINE CTSPINE_TARGET_AVX512 void step(__m512 (&acc)[OB][TW], con
 
 /// Convolution micro-kernel: OB output blocks × TW consecutive output positions p0… of output depth od, positions
 /// numbered row by row (p = oh·OW + ow), so a group may span rows: small layers (8×8, 4×4) need no narrow remainder.
+/// Input blocks [ib0, ib1) only: the first chunk starts from the bias, later ones continue from the partial sums
+/// stored in `out` — the same fused multiply-adds in the same order as one pass, so the result does not depend on
+/// the chunking.
 template <int OB, int TW, int NC>
-CTSPINE_TARGET_AVX512 void conv_micro(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t od, index_t p0) {
+CTSPINE_TARGET_AVX512 void conv_micro(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t od, index_t p0,
+                                      index_t ib0, index_t ib1) {
+    const index_t IB = in.cblocks(), OW = out.W();
+    const plane_positions<TW> pos(p0, OW);
+    float* dst[OB][TW];
+    for (int t = 0; t < TW; ++t)
+        for (int o = 0; o < OB; ++o) dst[o][t] = out.at(ob0 + o, od + 1, pos.row[t] + 1, pos.col[t] + 1);
     __m512 acc[OB][TW];
     for (int o = 0; o < OB; ++o) {
         const __m512 b = _mm512_loadu_ps(cw.bias.data() + (ob0 + o) * block);
-        for (int t = 0; t < TW; ++t) acc[o][t] = b;
+        for (int t = 0; t < TW; ++t) acc[o][t] = ib0 == 0 ? b : _mm512_load_ps(dst[o][t]);
     }
-    const index_t IB = in.cblocks(), OW = out.W();
     const int KD = cw.k[0], KH = cw.k[1], KW = cw.k[2];
     const index_t taps = KD * KH * KW, wob = IB * taps * block * block;
     const float* xp[TW];  // tap (0, 0, 0) of input block 0 for each position
-    first_taps<TW>(in, OW, cw.k, cw.s, od, p0, xp);
+    first_taps<TW>(in, pos, cw.k, cw.s, od, xp);
     const index_t bs = in.block_stride(), ps = in.plane_stride(), rs = in.row_stride();
-    for (index_t ib = 0; ib < IB; ++ib) {
+    for (index_t ib = ib0; ib < ib1; ++ib) {
         const float* wt = cw.packed.data() + ((ob0 * IB + ib) * taps) * block * block;
         for (int kd = 0; kd < KD; ++kd)
             for (int kh = 0; kh < KH; ++kh)
                 for (int kw = 0; kw < KW; ++kw, wt += block * block) step<OB, TW, NC>(acc, xp, ib * bs + kd * ps + kh * rs + kw * block, wt, wob);
     }
-    for (int t = 0; t < TW; ++t) {
-        const index_t oh = (p0 + t) / OW, ow = (p0 + t) % OW;
-        for (int o = 0; o < OB; ++o) _mm512_store_ps(out.at(ob0 + o, od + 1, oh + 1, ow + 1), acc[o][t]);
-    }
+    for (int t = 0; t < TW; ++t)
+        for (int o = 0; o < OB; ++o) _mm512_store_ps(dst[o][t], acc[o][t]);
 }
 
 template <int OB, int NC>
 CTSPINE_TARGET_AVX512 void conv_plane(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t od) {
-    const index_t P = out.H() * out.W();
-    index_t p = 0;
-    for (; p + conv_tw <= P; p += conv_tw) conv_micro<OB, conv_tw, NC>(in, out, cw, ob0, od, p);
-    for (; p + 8 <= P; p += 8) conv_micro<OB, 8, NC>(in, out, cw, ob0, od, p);
-    for (; p + 4 <= P; p += 4) conv_micro<OB, 4, NC>(in, out, cw, ob0, od, p);
-    for (; p + 2 <= P; p += 2) conv_micro<OB, 2, NC>(in, out, cw, ob0, od, p);
-    for (; p < P; ++p) conv_micro<OB, 1, NC>(in, out, cw, ob0, od, p);
+    const index_t P = out.H() * out.W(), IB = in.cblocks(), chunk = conv_ib_chunk(cw.k[0] * cw.k[1] * cw.k[2], OB);
+    for (index_t ib0 = 0; ib0 < IB; ib0 += chunk) {
+        const index_t ib1 = std::min(IB, ib0 + chunk);
+        index_t p = 0;
+        for (; p + conv_tw <= P; p += conv_tw) conv_micro<OB, conv_tw, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+        for (; p + 8 <= P; p += 8) conv_micro<OB, 8, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+        for (; p + 4 <= P; p += 4) conv_micro<OB, 4, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+        for (; p + 2 <= P; p += 2) conv_micro<OB, 2, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+        for (; p < P; ++p) conv_micro<OB, 1, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+    }
 }
 
 /// All outputs of output depth od for output blocks [ob0, ob0 + nob), nob ≤ conv_ob.
@@ -103,10 +112,11 @@ CTSPINE_TARGET_AVX512 void tconv_micro(const blocked_tensor& in, blocked_tensor&
     const index_t IB = in.cblocks(), W = in.W(), tap = (a * tw.s[1] + bb) * tw.s[2] + cc, taps = tw.s[0] * tw.s[1] * tw.s[2];
     const float* wt = tw.packed.data() + (ob * taps + tap) * IB * block * block;
     const float* xp[TW];
-    for (int t = 0; t < TW; ++t) xp[t] = in.at(0, d + 1, (p0 + t) / W + 1, (p0 + t) % W + 1);
+    const plane_positions<TW> pos(p0, W);
+    for (int t = 0; t < TW; ++t) xp[t] = in.at(0, d + 1, pos.row[t] + 1, pos.col[t] + 1);
     for (index_t ib = 0; ib < IB; ++ib, wt += block * block) step<1, TW>(acc, xp, ib * in.block_stride(), wt, 0);
     for (int t = 0; t < TW; ++t)
-        _mm512_store_ps(out.at(out_ob, d * tw.s[0] + a + 1, (p0 + t) / W * tw.s[1] + bb + 1, (p0 + t) % W * tw.s[2] + cc + 1), acc[0][t]);
+        _mm512_store_ps(out.at(out_ob, d * tw.s[0] + a + 1, pos.row[t] * tw.s[1] + bb + 1, pos.col[t] * tw.s[2] + cc + 1), acc[0][t]);
 }
 
 /// Instance-norm statistics of one channel block, float64 per lane, voxels in storage order: s = Σ x; then
