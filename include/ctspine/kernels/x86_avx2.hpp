@@ -77,8 +77,13 @@ CTSPINE_TARGET_AVX2 void conv_micro(const blocked_tensor& in, blocked_tensor& ou
             for (int kh = 0; kh < KH; ++kh)
                 for (int kw = 0; kw < KW; ++kw, wt += block * block) step<TW, NC>(acc, xp, ib * bs + kd * ps + kh * rs + kw * block, wt);
     for (int t = 0; t < TW; ++t) {
-        _mm256_store_ps(dst[t], acc[0][t]);
-        _mm256_store_ps(dst[t] + 8, acc[1][t]);
+        if constexpr (NC == 1) {  // non-temporal, as in the AVX-512 form
+            _mm256_stream_ps(dst[t], acc[0][t]);
+            _mm256_stream_ps(dst[t] + 8, acc[1][t]);
+        } else {
+            _mm256_store_ps(dst[t], acc[0][t]);
+            _mm256_store_ps(dst[t] + 8, acc[1][t]);
+        }
     }
 }
 
@@ -98,8 +103,12 @@ CTSPINE_TARGET_AVX2 void conv_plane(const blocked_tensor& in, blocked_tensor& ou
 /// All outputs of output depth od for output block ob0 (nob is always 1 here).
 CTSPINE_TARGET_AVX2 inline void conv_task(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t /*nob*/,
                                           index_t od) {
-    if (cw.ci == 1) conv_plane<1>(in, out, cw, ob0, od);
-    else conv_plane<16>(in, out, cw, ob0, od);
+    if (cw.ci == 1) {
+        conv_plane<1>(in, out, cw, ob0, od);
+        _mm_sfence();  // order the non-temporal stores before the task ends
+    } else {
+        conv_plane<16>(in, out, cw, ob0, od);
+    }
 }
 
 /// Transposed convolution (kernel = stride), tap (a, bb, cc) of output block ob for TW consecutive input positions

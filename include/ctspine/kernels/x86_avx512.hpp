@@ -71,7 +71,12 @@ CTSPINE_TARGET_AVX512 void conv_micro(const blocked_tensor& in, blocked_tensor& 
                 for (int kw = 0; kw < KW; ++kw, wt += block * block) step<OB, TW, NC>(acc, xp, ib * bs + kd * ps + kh * rs + kw * block, wt, wob);
     }
     for (int t = 0; t < TW; ++t)
-        for (int o = 0; o < OB; ++o) _mm512_store_ps(dst[o][t], acc[o][t]);
+        for (int o = 0; o < OB; ++o) {
+            // a one-input-channel layer writes 27 FMAs' worth per value: non-temporal stores spare it reading every
+            // output line first (its output is larger than the caches at nnU-Net's patch sizes)
+            if constexpr (NC == 1) _mm512_stream_ps(dst[o][t], acc[o][t]);
+            else _mm512_store_ps(dst[o][t], acc[o][t]);
+        }
 }
 
 template <int OB, int NC>
@@ -94,6 +99,7 @@ CTSPINE_TARGET_AVX512 inline void conv_task(const blocked_tensor& in, blocked_te
     if (cw.ci == 1) {
         if (nob == 2) conv_plane<2, 1>(in, out, cw, ob0, od);
         else conv_plane<1, 1>(in, out, cw, ob0, od);
+        _mm_sfence();  // order the non-temporal stores before the task ends
     } else if (nob == 2) {
         conv_plane<2, 16>(in, out, cw, ob0, od);
     } else {
