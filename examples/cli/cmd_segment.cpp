@@ -63,12 +63,8 @@ void write_reports(const ctspine::segmenter& seg, const ctspine::volume<std::uin
     for (ctspine::index_t n = 0; n < labels.size(); ++n) verse[n] = labels[n] < lut.size() ? lut[labels[n]] : 0;
     ctspine::volume_view<const float> ctv = ct.view();
     const auto rep = ctspine::measure_vertebrae<std::uint16_t>(verse.view(), ctspine::label_scheme::verse, &ctv);
-    auto put = [](const std::string& path, const std::string& text) {
-        std::ofstream f(path);
-        if (!(f << text)) throw ctspine::error(ctspine::errc::io, "cannot write report", path);
-    };
-    if (!json.empty()) put(json, ctspine::to_json(rep));
-    if (!csv.empty()) put(csv, ctspine::to_csv(rep));
+    if (!json.empty()) ctspine::write_file_atomic(json, ctspine::to_json(rep));
+    if (!csv.empty()) ctspine::write_file_atomic(csv, ctspine::to_csv(rep));
     for (const auto& v : rep.vertebrae) std::cout << "  " << v.name << ": " << v.voxels << " voxels, " << v.volume_mm3 / 1000.0 << " ml\n";
     for (const auto& is : rep.issues) std::cout << "  issue: " << is.message << "\n";
 }

@@ -1,20 +1,15 @@
 // ctspine vertebrae SEG [--ct CT] [--scheme verse|totalseg|...] [--clean OUT] [--json REPORT] [--csv REPORT]
 //                       [--all-labels] [--fill-holes] [--min-fragment VOXELS] [--min-label VOXELS]
 // Clean a vertebra segmentation, measure every vertebra, check the column's anatomical consistency.
-#include <fstream>
 #include <iostream>
 
+#include <ctspine/io/atomic_file.hpp>
 #include <ctspine/io/nifti.hpp>
 #include <ctspine/label/vertebrae.hpp>
 
 #include "cli.hpp"
 
 namespace {
-
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream f(path);
-    if (!(f << text)) throw ctspine::error(ctspine::errc::io, "cannot write report", path);
-}
 
 int run_vertebrae(cli::args& a) {
     std::string ct_path = a.value("--ct"), clean = a.value("--clean"), json = a.value("--json"), csv = a.value("--csv");
@@ -52,8 +47,8 @@ int run_vertebrae(cli::args& a) {
         ctv = ct.view();
     }
     auto rep = ctspine::measure_vertebrae<std::uint16_t>(seg.view(), scheme, ct_path.empty() ? nullptr : &ctv);
-    if (!json.empty()) write_text(json, ctspine::to_json(rep));
-    if (!csv.empty()) write_text(csv, ctspine::to_csv(rep));
+    if (!json.empty()) ctspine::write_file_atomic(json, ctspine::to_json(rep));
+    if (!csv.empty()) ctspine::write_file_atomic(csv, ctspine::to_csv(rep));
     for (const auto& v : rep.vertebrae) {
         std::cout << v.name << "\t" << v.voxels << " voxels\t" << v.volume_mm3 / 1000.0 << " ml";
         if (v.mean_hu) std::cout << "\tmean " << *v.mean_hu << " HU";

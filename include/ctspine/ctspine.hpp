@@ -13,6 +13,7 @@
 #include "ctspine/core/progress.hpp"
 #include "ctspine/core/volume.hpp"
 // io: NIfTI (zlib, optional libdeflate), PyTorch checkpoints (zip + restricted pickle)
+#include "ctspine/io/atomic_file.hpp"
 #include "ctspine/io/nifti.hpp"
 #include "ctspine/io/pickle.hpp"
 #include "ctspine/io/png.hpp"

@@ -23,6 +23,7 @@
 
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/parallel.hpp"
+#include "ctspine/io/atomic_file.hpp"
 
 namespace ctspine {
 namespace detail {
@@ -46,11 +47,6 @@ public:
         long long s = ftello(f_);
         if (s < 0 || std::fseek(f_, 0, SEEK_SET) != 0) throw error(errc::io, "cannot seek", path_);
         return static_cast<std::uint64_t>(s);
-    }
-    void close_checked() {
-        std::FILE* f = f_;
-        f_ = nullptr;
-        if (std::fclose(f) != 0) throw error(errc::io, cat("cannot close file (", std::strerror(errno), ")"), path_);
     }
 
 private:
@@ -303,7 +299,7 @@ inline std::vector<unsigned char> gzip_member(const unsigned char* src, std::siz
 
 /// Write `n` bytes to `f` as indexed gzip members of `member_bytes` each (the last one shorter), compressed in
 /// parallel batches of `threads` members and written in order. Same output for any thread count.
-inline void write_gzip_members(file_handle& f, const unsigned char* data, std::size_t n, int level, int threads,
+inline void write_gzip_members(output_file& f, const unsigned char* data, std::size_t n, int level, int threads,
                                std::size_t member_bytes = std::size_t(4) << 20) {
     if (member_bytes == 0) member_bytes = std::size_t(4) << 20;
     const std::size_t count = n == 0 ? 1 : (n + member_bytes - 1) / member_bytes;
@@ -317,8 +313,7 @@ inline void write_gzip_members(file_handle& f, const unsigned char* data, std::s
                 batch[static_cast<std::size_t>(i)] = gzip_member(data + at, std::min(member_bytes, n - at), level, f.path());
             }
         });
-        for (std::size_t i = 0; i < k; ++i)
-            if (std::fwrite(batch[i].data(), 1, batch[i].size(), f.get()) != batch[i].size()) throw error(errc::io, "write error", f.path());
+        for (std::size_t i = 0; i < k; ++i) f.write(batch[i].data(), batch[i].size());
     }
 }
 
@@ -456,7 +451,8 @@ inline std::size_t gunzip_first_member_libdeflate(const unsigned char* in, std::
 /// Streaming gzip writer (or plain writer when compress == false).
 class byte_sink {
 public:
-    byte_sink(const std::string& path, bool compress, int level) : file_(path, "wb"), compress_(compress) {
+    /// Writes `path` atomically (see output_file): nothing appears under that name before finish().
+    byte_sink(const std::string& path, bool compress, int level) : file_(path), compress_(compress) {
         if (compress_) {
             std::memset(&zs_, 0, sizeof(zs_));
             if (level < 0 || level > 9) level = 6;
@@ -474,7 +470,7 @@ public:
 
     void write(const void* src, std::size_t n) {
         if (!compress_) {
-            if (std::fwrite(src, 1, n, file_.get()) != n) throw error(errc::io, "write error", file_.path());
+            file_.write(src, n);
             return;
         }
         const unsigned char* p = static_cast<const unsigned char*>(src);
@@ -497,7 +493,7 @@ public:
     }
     void finish() {
         if (compress_) pump(Z_FINISH);
-        file_.close_checked();
+        file_.commit();
     }
 
 private:
@@ -508,11 +504,11 @@ private:
             int rc = deflate(&zs_, flush);
             if (rc == Z_STREAM_ERROR) throw error(errc::internal, "gzip: deflate failed", file_.path());
             std::size_t have = out_.size() - zs_.avail_out;
-            if (have && std::fwrite(out_.data(), 1, have, file_.get()) != have) throw error(errc::io, "write error", file_.path());
+            file_.write(out_.data(), have);
             if (flush == Z_FINISH ? rc == Z_STREAM_END : (zs_.avail_in == 0 && zs_.avail_out != 0)) return;
         }
     }
-    file_handle file_;
+    output_file file_;
     bool compress_;
     bool z_open_ = false;
     z_stream zs_{};

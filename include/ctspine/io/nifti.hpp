@@ -789,20 +789,20 @@ void write_nifti_frames(const std::string& path, const T* data, const geometry& 
     if (detail::host_is_big_endian()) throw error(errc::unsupported, "nifti: writing on big-endian hosts is not supported", path);
     const std::size_t data_bytes = static_cast<std::size_t>(detail::checked_mul(g.voxel_count(), frames)) * sizeof(T);
     const auto* bytes = reinterpret_cast<const unsigned char*>(data);
+    // Every file is written under a temporary name and renamed into place when complete (io/atomic_file.hpp); of a
+    // pair, the image is published before its header, so a header never names an image that is not there yet.
     if (gz) {
         // Indexed gzip members (detail::write_gzip_members): the header alone, then the voxels in chunks,
         // compressed in parallel; libdeflate readers decompress them in parallel straight into place.
-        {
-            detail::file_handle f(path, "wb");
-            detail::write_gzip_members(f, hdr, pair ? 348 : 352, opt.level, 1);
-            if (!pair) detail::write_gzip_members(f, bytes, data_bytes, opt.level, opt.threads, opt.gzip_member_bytes);
-            f.close_checked();
-        }
         if (pair) {
-            detail::file_handle f(detail::pair_image_path(path), "wb");
-            detail::write_gzip_members(f, bytes, data_bytes, opt.level, opt.threads, opt.gzip_member_bytes);
-            f.close_checked();
+            detail::output_file img(detail::pair_image_path(path));
+            detail::write_gzip_members(img, bytes, data_bytes, opt.level, opt.threads, opt.gzip_member_bytes);
+            img.commit();
         }
+        detail::output_file f(path);
+        detail::write_gzip_members(f, hdr, pair ? 348 : 352, opt.level, 1);
+        if (!pair) detail::write_gzip_members(f, bytes, data_bytes, opt.level, opt.threads, opt.gzip_member_bytes);
+        f.commit();
     } else if (!pair) {
         detail::byte_sink sink(path, false, opt.level);
         sink.write(hdr, 352);  // header + 4-byte extender (no extensions)
@@ -810,12 +810,12 @@ void write_nifti_frames(const std::string& path, const T* data, const geometry& 
         sink.finish();
     } else {
         {
-            detail::byte_sink sink(path, gz, opt.level);
-            sink.write(hdr, 348);
+            detail::byte_sink sink(detail::pair_image_path(path), gz, opt.level);
+            sink.write(data, data_bytes);
             sink.finish();
         }
-        detail::byte_sink sink(detail::pair_image_path(path), gz, opt.level);
-        sink.write(data, data_bytes);
+        detail::byte_sink sink(path, gz, opt.level);
+        sink.write(hdr, 348);
         sink.finish();
     }
 }

@@ -14,6 +14,7 @@
 
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/geometry.hpp"
+#include "ctspine/io/atomic_file.hpp"
 
 namespace ctspine {
 
@@ -72,10 +73,7 @@ inline std::vector<unsigned char> encode_png(const std::uint8_t* pixels, index_t
 /// Write an 8-bit grey (channels 1) or RGB (channels 3) PNG file.
 inline void write_png(const std::string& path, const std::uint8_t* pixels, index_t width, index_t height, int channels, int level = 6) {
     const std::vector<unsigned char> png = encode_png(pixels, width, height, channels, level);
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
-    if (!f) throw error(errc::io, "png: cannot open for writing", path);
-    if (std::fwrite(png.data(), 1, png.size(), f.get()) != png.size()) throw error(errc::io, "png: write failed", path);
-    if (std::fclose(f.release()) != 0) throw error(errc::io, "png: close failed", path);
+    write_file_atomic(path, png.data(), png.size());
 }
 
 }  // namespace ctspine
