@@ -268,10 +268,11 @@ std::vector<triangle_mesh> extract_surfaces(volume_view<const T> labels, const s
     const double det = M.determinant();
     if (!labels.ijk_to_ras().allFinite() || !(std::abs(det) > 0))
         throw error(errc::invalid_argument, "extract_surfaces: ijk_to_ras is singular or not finite");
-    // edge keys live on the zero-padded grid (nx+2)×(ny+2)×(nz+2), 3 axes per voxel
-    const std::uint64_t NX = static_cast<std::uint64_t>(nx) + 2, NY = static_cast<std::uint64_t>(ny) + 2,
-                        NZ = static_cast<std::uint64_t>(nz) + 2;
-    if (NX * NY > (std::uint64_t(1) << 62) / (3 * NZ)) throw error(errc::size_limit, "extract_surfaces: volume too large");
+    // edge keys: the edge's lower voxel on the zero-padded grid (x+1, y+1, z+1), 21 bits each, and its axis in 2 bits
+    constexpr int kx = 2, ky = 23, kz = 44;
+    if (nx + 2 >= (index_t(1) << 21) || ny + 2 >= (index_t(1) << 21) || nz + 2 >= (index_t(1) << 20))
+        throw error(errc::size_limit, "extract_surfaces: volume extent too large for 21-bit edge keys");
+    auto pack = [&](std::uint64_t px, std::uint64_t py, std::uint64_t pz) { return (pz << kz) | (py << ky) | (px << kx); };
     const int threads = resolve_threads(opt.threads);
     detail::report(opt.progress, 0.0, "mesh: scan");
 
@@ -335,8 +336,8 @@ std::vector<triangle_mesh> extract_surfaces(volume_view<const T> labels, const s
     for (int e = 0; e < 12; ++e) {
         const int lo = table.edge_lower[static_cast<std::size_t>(e)];
         edge_off[static_cast<std::size_t>(e)] =
-            ((static_cast<std::uint64_t>((lo >> 2) & 1) * NY + static_cast<std::uint64_t>((lo >> 1) & 1)) * NX +
-             static_cast<std::uint64_t>(lo & 1)) * 3 + table.edge_axis[static_cast<std::size_t>(e)];
+            pack(static_cast<std::uint64_t>(lo & 1), static_cast<std::uint64_t>((lo >> 1) & 1), static_cast<std::uint64_t>((lo >> 2) & 1)) +
+            table.edge_axis[static_cast<std::size_t>(e)];
     }
     using key_lists = std::vector<std::vector<std::uint64_t>>;
     std::vector<key_lists> chunk_keys(static_cast<std::size_t>(threads), key_lists(static_cast<std::size_t>(nsel)));
@@ -365,8 +366,7 @@ std::vector<triangle_mesh> extract_surfaces(volume_view<const T> labels, const s
                 auto at = [&](int r, index_t x) -> T {
                     return (rows[r] && x >= lo4[r] && x <= hi4[r]) ? rows[r][x] : T(0);
                 };
-                const std::uint64_t row_key =
-                    ((static_cast<std::uint64_t>(cz + 1) * NY + static_cast<std::uint64_t>(cy + 1)) * NX) * 3;
+                const std::uint64_t row_key = pack(0, static_cast<std::uint64_t>(cy + 1), static_cast<std::uint64_t>(cz + 1));
                 T a[4], c[4];
                 for (int r = 0; r < 4; ++r) a[r] = at(r, xlo - 1);
                 for (index_t cx = xlo - 1; cx <= xhi; ++cx) {
@@ -376,7 +376,7 @@ std::vector<triangle_mesh> extract_surfaces(volume_view<const T> labels, const s
                     if (!uniform) {
                         // corner i = (i&1, i>>1&1, i>>2&1): x from bit 0, row (y, z) from bits 1, 2
                         const T v[8] = {a[0], c[0], a[1], c[1], a[2], c[2], a[3], c[3]};
-                        const std::uint64_t base = row_key + static_cast<std::uint64_t>(cx + 1) * 3;
+                        const std::uint64_t base = row_key + (static_cast<std::uint64_t>(cx + 1) << kx);
                         for (int k = 0; k < 8; ++k) {
                             const T L = v[k];
                             if (L == T(0)) continue;
@@ -413,6 +413,7 @@ std::vector<triangle_mesh> extract_surfaces(volume_view<const T> labels, const s
                 throw error(errc::size_limit, "extract_surfaces: too many triangles for 32-bit indices");
             detail::edge_vertex_map map(nkeys / 4 + 16);
             m.triangles.resize(nkeys / 3);
+            m.vertices.reserve(nkeys / 6 + 16);  // a closed surface has about half as many vertices as triangles
             std::size_t t = 0;
             for (const auto& ck : chunk_keys) {
                 const auto& keys = ck[static_cast<std::size_t>(s)];
@@ -422,9 +423,9 @@ std::vector<triangle_mesh> extract_surfaces(volume_view<const T> labels, const s
                         const std::uint64_t key = keys[i + j];
                         const std::uint32_t id = map.find_or_insert(key, static_cast<std::uint32_t>(m.vertices.size()), inserted);
                         if (inserted) {
-                            const std::uint64_t axis = key % 3, p = key / 3;
-                            double ijk[3] = {static_cast<double>(p % NX) - 1.0, static_cast<double>((p / NX) % NY) - 1.0,
-                                             static_cast<double>(p / (NX * NY)) - 1.0};
+                            const std::uint64_t axis = key & 3, mask21 = (std::uint64_t(1) << 21) - 1;
+                            double ijk[3] = {static_cast<double>((key >> kx) & mask21) - 1.0, static_cast<double>((key >> ky) & mask21) - 1.0,
+                                             static_cast<double>(key >> kz) - 1.0};
                             ijk[axis] += 0.5;
                             std::array<double, 3> w;
                             for (int r = 0; r < 3; ++r)
