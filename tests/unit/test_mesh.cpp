@@ -320,7 +320,9 @@ TEST_CASE("mesh: identical output for 1, 2 and 3 threads; label selection; error
 TEST_CASE("mesh: shared spine label maps give watertight manifold vertebrae within 2% of their voxel volume") {
     const std::pair<const char*, label_scheme> files[] = {{"spine/example_seg.nii.gz", label_scheme::totalseg_v2},
                                                           {"spine/sub-ct_seg-vert_label-22_msk.nii.gz", label_scheme::verse}};
-    for (const auto& [rel, scheme] : files) {
+    for (const auto& file : files) {
+        const std::string rel = file.first;  // (not a structured binding: clang 14 cannot capture those in INFO)
+        const label_scheme scheme = file.second;
         CTSPINE_REQUIRE_SHARED(path, rel);
         nifti_read_options ro;
         ro.apply_scaling = false;
@@ -338,14 +340,14 @@ TEST_CASE("mesh: shared spine label maps give watertight manifold vertebrae with
         REQUIRE(ms2.size() == ms.size());
         int big = 0;
         for (std::size_t i = 0; i < ms.size(); ++i) {
-            INFO(std::string(rel) << " label " << ms[i].label);
+            INFO(rel << " label " << ms[i].label);
             check_watertight(ms[i], rel);
             CHECK(same_mesh(ms[i], ms2[i]));
             const double voxel_volume = static_cast<double>(count[ms[i].label]) * vox;
             const double rel_volume = enclosed_volume(ms[i]) / voxel_volume - 1;
             if (vertebra_of(scheme, ms[i].label) && count[ms[i].label] >= 1000) {  // a whole vertebra (T11 is cut off)
                 ++big;
-                MESSAGE(std::string(rel) << " " << label_name(scheme, ms[i].label) << ": " << count[ms[i].label] << " voxels, mesh volume "
+                MESSAGE(rel << " " << label_name(scheme, ms[i].label) << ": " << count[ms[i].label] << " voxels, mesh volume "
                             << 100 * rel_volume << "% vs voxels");
                 CHECK(std::abs(rel_volume) < 0.02);
             }
