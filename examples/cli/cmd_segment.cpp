@@ -1,6 +1,6 @@
 // ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] [--threads N]
 //                 [--isa auto|avx512|avx2|generic] [--fp32] [--memory-limit 8G] [--no-cleanup] [--report r.json] [--csv r.csv] [--preview p.png]
-//                 [--probabilities probs.nii.gz] | --input-dir DIR --output-dir DIR [--force] [--shard I/N]
+//                 [--probabilities probs.nii.gz] [--meshes DIR] [--render VIEW.png] | --input-dir DIR --output-dir DIR [--force] [--shard I/N]
 //
 // For vertebra models (every foreground class named like a vertebra) the vertebra clean-up (label/vertebrae.hpp:
 // main component per vertebra, fragments to the vertebra they touch most, small isolated fragments and labels under
@@ -21,6 +21,9 @@
 #include <ctspine/label/preview.hpp>
 #include <ctspine/label/report.hpp>
 #include <ctspine/label/vertebrae.hpp>
+#include <ctspine/mesh/mesh_io.hpp>
+#include <ctspine/mesh/mesh_render.hpp>
+#include <ctspine/mesh/surface_extraction.hpp>
 #include <ctspine/pipeline/probabilities.hpp>
 #include <ctspine/pipeline/segment.hpp>
 #include <ctspine/pipeline/vertebra_classes.hpp>
@@ -83,14 +86,17 @@ int run_segment(cli::args& a) {
     const std::string mem = a.value("--memory-limit");
     if (!mem.empty()) so.memory_limit_bytes = parse_size(mem);
     const bool no_cleanup = a.flag("--no-cleanup");
-    const std::string preview = a.value("--preview"), probs_path = a.value("--probabilities");
+    const std::string preview = a.value("--preview"), probs_path = a.value("--probabilities"), meshes_dir = a.value("--meshes"),
+                      render3d = a.value("--render");
     const std::string in_dir = a.value("--input-dir"), out_dir = a.value("--output-dir");
     const bool force = a.flag("--force");
     const std::string shard = a.value("--shard");
     const std::string report_json = a.value("--report"), report_csv = a.value("--csv");
     auto pos = a.positional();
-    if ((!report_json.empty() || !report_csv.empty() || !preview.empty() || !probs_path.empty()) && (!in_dir.empty() || !out_dir.empty()))
-        throw std::invalid_argument("--report/--csv/--preview/--probabilities apply to a single case, not batch mode");
+    if ((!report_json.empty() || !report_csv.empty() || !preview.empty() || !probs_path.empty() || !meshes_dir.empty() ||
+         !render3d.empty()) &&
+        (!in_dir.empty() || !out_dir.empty()))
+        throw std::invalid_argument("--report/--csv/--preview/--probabilities/--meshes/--render apply to a single case, not batch mode");
 
     std::vector<std::pair<std::string, std::string>> jobs;
     if (!in_dir.empty() || !out_dir.empty()) {
@@ -171,6 +177,25 @@ int run_segment(cli::args& a) {
             ctspine::write_probabilities_nifti(probs_path, probs, wo);
             std::cout << "  probabilities (" << probs.num_classes << " classes) -> " << probs_path << "\n";
         }
+        if (!meshes_dir.empty() || !render3d.empty()) {  // surfaces named by the vertebra each class denotes
+            ctspine::surface_options mo;
+            mo.threads = so.threads;
+            auto meshes = ctspine::extract_surfaces<std::uint16_t>(labels.view(), mo);
+            for (auto& m : meshes) {
+                const auto v = m.label < static_cast<std::int64_t>(names.size()) ? ctspine::vertebra_of_class_name(names[static_cast<size_t>(m.label)])
+                                                                                : std::nullopt;
+                m.name = v ? ctspine::vertebra_name(*v) : "label_" + std::to_string(m.label);
+            }
+            if (!meshes_dir.empty()) {  // one binary STL per label
+                const auto paths = ctspine::write_meshes(meshes_dir, meshes, ctspine::mesh_format::stl);
+                std::cout << "  meshes: " << paths.size() << " STL files -> " << meshes_dir << "\n";
+            }
+            if (!render3d.empty() && !meshes.empty()) {  // anterior and left-lateral 3-D views
+                const auto pic = ctspine::render_meshes(meshes);
+                ctspine::write_png(render3d, pic.image.rgb.data(), pic.image.width, pic.image.height, 3);
+                std::cout << "  3-D view " << pic.image.width << "x" << pic.image.height << " -> " << render3d << "\n";
+            }
+        }
         if (!preview.empty()) {
             std::vector<std::string> label_names(names.size());
             for (size_t c = 1; c < names.size(); ++c) {
@@ -190,7 +215,7 @@ int run_segment(cli::args& a) {
 CTSPINE_CLI_COMMAND("segment", "nnU-Net v2 segmentation of a CT with a model folder (CPU, nnU-Net-faithful)",
                     "ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] "
                     "[--threads N] [--isa auto|avx512|avx2|generic] [--fp32] [--memory-limit 8G] [--no-cleanup] [--force] [--report report.json] [--csv report.csv] "
-                    "[--preview preview.png] [--probabilities probs.nii.gz]\n  batch: --input-dir DIR --output-dir DIR [--force] [--shard I/N] "
+                    "[--preview preview.png] [--probabilities probs.nii.gz] [--meshes DIR] [--render view3d.png]\n  batch: --input-dir DIR --output-dir DIR [--force] [--shard I/N] "
                     "[--memory-limit 8G] [--no-cleanup]",
                     run_segment);
 

@@ -31,6 +31,15 @@
 #include "ctspine/label/preview.hpp"
 #include "ctspine/label/report.hpp"
 #include "ctspine/label/vertebrae.hpp"
+// mesh: per-label watertight surface meshes (world mm), smoothing, decimation, checks, STL/PLY/OBJ
+#include "ctspine/mesh/decimation.hpp"
+#include "ctspine/mesh/mesh.hpp"
+#include "ctspine/mesh/mesh_check.hpp"
+#include "ctspine/mesh/mesh_distance.hpp"
+#include "ctspine/mesh/mesh_io.hpp"
+#include "ctspine/mesh/mesh_render.hpp"
+#include "ctspine/mesh/smoothing.hpp"
+#include "ctspine/mesh/surface_extraction.hpp"
 // nn: the U-Net engine and nnU-Net's sliding-window prediction
 #include "ctspine/nn/sliding_window.hpp"
 #include "ctspine/nn/unet.hpp"

@@ -4,3 +4,5 @@ set -e
 apt-get install -y --no-install-recommends libniftiio-dev libnifti2-dev
 # ITK 5 (C++): anchor of bench_imgproc (ResampleImageFilter, IntensityWindowingImageFilter) and of bench_nifti (ImageFileReader)
 apt-get install -y --no-install-recommends libinsighttoolkit5-dev
+# skimage marching cubes and VTK discrete flying edges (Python): anchors of bench_mesh
+apt-get install -y --no-install-recommends python3-skimage python3-vtk9
