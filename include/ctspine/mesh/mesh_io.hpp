@@ -10,7 +10,6 @@
 #pragma once
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "ctspine/core/error.hpp"
+#include "ctspine/io/atomic_file.hpp"
 #include "ctspine/label/label_schemes.hpp"
 #include "ctspine/mesh/mesh.hpp"
 
@@ -44,10 +44,10 @@ inline const char* mesh_format_extension(mesh_format f) {
 
 namespace detail {
 
-/// Collects a file's bytes and publishes them atomically: write `path`.tmp-<n> beside it, then rename over `path`.
-class atomic_file {
+/// Collects a file's bytes and publishes them atomically (io/atomic_file.hpp).
+class mesh_file_bytes {
 public:
-    explicit atomic_file(std::string path) : path_(std::move(path)) {}
+    explicit mesh_file_bytes(std::string path) : path_(std::move(path)) {}
     std::string& bytes() noexcept { return buf_; }
     void append(const void* p, std::size_t n) { buf_.append(static_cast<const char*>(p), n); }
     template <class T>
@@ -60,21 +60,7 @@ public:
         unsigned char b0;
         std::memcpy(&b0, &one, 1);
         if (b0 != 1) throw error(errc::unsupported, "mesh: writing on big-endian hosts is not supported", path_);
-        const std::string tmp = path_ + ".tmp-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-        std::FILE* f = std::fopen(tmp.c_str(), "wb");
-        if (!f) throw error(errc::io, cat("cannot open file (", std::strerror(errno), ")"), tmp);
-        const bool wrote = std::fwrite(buf_.data(), 1, buf_.size(), f) == buf_.size();
-        const bool closed = std::fclose(f) == 0;
-        if (!wrote || !closed) {
-            std::remove(tmp.c_str());
-            throw error(errc::io, "mesh: write failed", path_);
-        }
-        std::error_code ec;
-        std::filesystem::rename(tmp, path_, ec);
-        if (ec) {
-            std::remove(tmp.c_str());
-            throw error(errc::io, "mesh: cannot rename temporary file (" + ec.message() + ")", path_);
-        }
+        write_file_atomic(path_, buf_.data(), buf_.size());
     }
 
 private:
@@ -102,7 +88,7 @@ inline std::string obj_number(double x) {
 inline void write_stl(const std::string& path, const triangle_mesh& m) {
     detail::check_mesh_indices(m, path);
     if (m.triangles.size() > 0xFFFFFFFFu) throw error(errc::size_limit, "stl: too many triangles", path);
-    detail::atomic_file f(path);
+    detail::mesh_file_bytes f(path);
     f.bytes().reserve(84 + 50 * m.triangles.size());
     char header[80] = {};
     const std::string h = "ctspine mesh " + (m.name.empty() ? "label " + std::to_string(m.label) : m.name) + ", RAS mm";
@@ -134,7 +120,7 @@ inline void write_ply(const std::string& path, const std::vector<triangle_mesh>&
     }
     if (nv > 0x7FFFFFFFu) throw error(errc::size_limit, "ply: too many vertices", path);
     const bool labels = ms.size() > 1;
-    detail::atomic_file f(path);
+    detail::mesh_file_bytes f(path);
     std::string h = "ply\nformat binary_little_endian 1.0\ncomment ctspine surface mesh, world RAS+ mm\n";
     for (const auto& m : ms)
         h += "comment object " + std::to_string(m.label) + " " + (m.name.empty() ? "label_" + std::to_string(m.label) : m.name) + "\n";
@@ -164,7 +150,7 @@ inline void write_ply(const std::string& path, const std::vector<triangle_mesh>&
 
 /// Wavefront OBJ holding one or several meshes, one "o" object each.
 inline void write_obj(const std::string& path, const std::vector<triangle_mesh>& ms) {
-    detail::atomic_file f(path);
+    detail::mesh_file_bytes f(path);
     std::string& s = f.bytes();
     s = "# ctspine surface mesh, world RAS+ mm, triangles counter-clockwise seen from outside\n";
     std::size_t base = 1;
