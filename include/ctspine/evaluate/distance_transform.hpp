@@ -78,18 +78,13 @@ inline void edt_1d(edt_line_work& w, index_t n, double s) {
         std::fill(d, d + n, inf);
         return;
     }
-    // the envelope's parabola at q, and its neighbours: the rounding of the meeting points can hand a tie point to
-    // the wrong one of two parabolas; the minimum of the three candidates is the exact minimum
+    // the rounding of the meeting points can only hand a q lying within rounding of a boundary to the neighbour
+    // parabola, whose value there equals the exact minimum to the last bits
     index_t j = 0;
     for (index_t q = 0; q < n; ++q) {
         while (z[j + 1] < double(q)) ++j;
-        double best = inf;
-        for (index_t c = std::max<index_t>(0, j - 1); c <= std::min<index_t>(k, j + 1); ++c) {
-            const double t = double(q - v[c]) * s;
-            const double e = t * t + f[v[c]];
-            if (e < best) best = e;
-        }
-        d[q] = best;
+        const double t = double(q - v[j]) * s;
+        d[q] = t * t + f[v[j]];
     }
 }
 

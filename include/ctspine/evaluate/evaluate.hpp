@@ -103,7 +103,7 @@ inline void check_same_grid(const geometry& a, const geometry& b, double tol) {
 
 template <class R, class P>
 void evaluate_label_surfaces(volume_view<const R> ref, volume_view<const P> pred, const label_pair_stats& st, label_evaluation& e,
-                             const evaluate_options& opt) {
+                             const evaluate_options& opt, std::vector<std::uint8_t>& r, std::vector<std::uint8_t>& p, surface_workspace& ws) {
     const auto l = static_cast<size_t>(e.label);
     const std::size_t nt = opt.tau_mm.size();
     const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -121,7 +121,8 @@ void evaluate_label_surfaces(volume_view<const R> ref, volume_view<const P> pred
         hi[a] = std::max(st.ref_hi[l][a], st.pred_hi[l][a]);
     }
     const dims3 cd{hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1};
-    std::vector<std::uint8_t> r(static_cast<size_t>(cd[0] * cd[1] * cd[2])), p(r.size());
+    r.resize(static_cast<size_t>(cd[0] * cd[1] * cd[2]));
+    p.resize(r.size());
     const auto lr = static_cast<R>(e.label);
     const auto lp = static_cast<P>(e.label);
     for (index_t k = 0; k < cd[2]; ++k)
@@ -138,12 +139,12 @@ void evaluate_label_surfaces(volume_view<const R> ref, volume_view<const P> pred
     const auto& sp = ref.spacing_mm();
     if (opt.surface_distances) {
         const bool full = overlap::ref_full(e.counts) || overlap::pred_full(e.counts);  // nnU-Net v1: NaN then
-        const border_distances bd = border_distances_dense(r.data(), p.data(), cd, sp);
+        const border_distances bd = border_distances_dense(r.data(), p.data(), cd, sp, ws);
         if (!full) e.distance = summarize_border_distances(bd);
         for (size_t t = 0; t < nt; ++t) e.nsd_voxel[t] = surface_dice_voxel(bd, opt.tau_mm[t]);
     }
     if (opt.surface_dice) {
-        const surfel_distances sd = surfel_distances_dense(r.data(), p.data(), cd, sp);
+        const surfel_distances sd = surfel_distances_dense(r.data(), p.data(), cd, sp, ws);
         for (size_t t = 0; t < nt; ++t) e.nsd[t] = surface_dice(sd, opt.tau_mm[t]);
     }
 }
@@ -221,11 +222,13 @@ case_evaluation evaluate_same_grid(volume_view<const R> ref, volume_view<const P
     std::mutex progress_mutex;
     const int workers = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(resolve_threads(opt.threads)), std::max<std::size_t>(1, order.size())));
     parallel_for(workers, workers, [&](index_t, index_t, int) {
+        std::vector<std::uint8_t> r, p;  // per-worker buffers, reused across labels
+        surface_workspace ws;
         for (;;) {
             if (cancelled.load()) return;
             const size_t n = next.fetch_add(1);
             if (n >= order.size()) return;
-            evaluate_label_surfaces(ref, pred, st, out.labels[order[n]], opt);
+            evaluate_label_surfaces(ref, pred, st, out.labels[order[n]], opt, r, p, ws);
             const size_t d = done.fetch_add(1) + 1;
             if (opt.progress) {
                 std::lock_guard<std::mutex> g(progress_mutex);

@@ -95,10 +95,7 @@ struct label_pair_stats {
 namespace detail {
 inline constexpr std::int64_t max_evaluated_label = 65535;
 
-template <class T>
-std::int64_t label_value_checked(T v) {
-    static_assert(std::is_integral_v<T>, "label maps must be integral");
-    const auto x = static_cast<std::int64_t>(v);
+inline std::int64_t label_value_checked(std::int64_t x) {
     if (x < 0 || x > max_evaluated_label)
         throw error(errc::unsupported, cat("evaluate: label value ", x, " outside 0..", max_evaluated_label));
     return x;
@@ -122,52 +119,73 @@ inline void stats_resize(label_pair_stats& s, size_t n) {
 /// per-thread integer results are merged, so the result does not depend on the thread count).
 template <class R, class P>
 label_pair_stats pair_statistics(volume_view<const R> ref, volume_view<const P> pred, int threads = 0) {
+    static_assert(std::is_integral_v<R> && std::is_integral_v<P>, "label maps must be integral");
     if (ref.dims() != pred.dims()) throw error(errc::shape_mismatch, "evaluate: reference and prediction dims differ");
     const dims3 d = ref.dims();
     const index_t nx = d[0], ny = d[1], nz = d[2];
-    // largest label value (bounds the per-label tables)
+    // largest label value (bounds the per-label tables); a plain min/max loop the compiler vectorises
     const int t = std::max(1, std::min<int>(resolve_threads(threads), static_cast<int>(std::max<index_t>(1, nz))));
-    std::vector<std::int64_t> part_max(static_cast<size_t>(t), 0);
+    std::vector<std::int64_t> part_max(static_cast<size_t>(t), 0), part_min(static_cast<size_t>(t), 0);
     parallel_for(t, ref.size(), [&](index_t b, index_t e, int w) {
-        std::int64_t m = 0;
-        for (index_t n = b; n < e; ++n) m = std::max(m, std::max(detail::label_value_checked(ref[n]), detail::label_value_checked(pred[n])));
-        part_max[static_cast<size_t>(w)] = m;
+        R rmax = R(0), rmin = R(0);
+        P pmax = P(0), pmin = P(0);
+        const R* rr = ref.data();
+        const P* pp = pred.data();
+        for (index_t n = b; n < e; ++n) {
+            rmax = std::max(rmax, rr[n]);
+            rmin = std::min(rmin, rr[n]);
+            pmax = std::max(pmax, pp[n]);
+            pmin = std::min(pmin, pp[n]);
+        }
+        part_max[static_cast<size_t>(w)] = std::max<std::int64_t>(static_cast<std::int64_t>(rmax), static_cast<std::int64_t>(pmax));
+        part_min[static_cast<size_t>(w)] = std::min<std::int64_t>(static_cast<std::int64_t>(rmin), static_cast<std::int64_t>(pmin));
     }, 1 << 16);
     const std::int64_t mx = *std::max_element(part_max.begin(), part_max.end());
+    const std::int64_t mn = *std::min_element(part_min.begin(), part_min.end());
+    (void)detail::label_value_checked(mx);
+    (void)detail::label_value_checked(mn);
     const size_t nl = static_cast<size_t>(mx) + 1;
     std::vector<label_pair_stats> part(static_cast<size_t>(t));
     parallel_for(t, nz, [&](index_t kb, index_t ke, int w) {
         label_pair_stats& s = part[static_cast<size_t>(w)];
         detail::stats_resize(s, nl);
+        constexpr index_t block = 32;
         for (index_t k = kb; k < ke; ++k)
             for (index_t j = 0; j < ny; ++j) {
                 const R* rr = ref.data() + ref.offset(0, j, k);
                 const P* pp = pred.data() + pred.offset(0, j, k);
-                for (index_t i = 0; i < nx; ++i) {
-                    const auto r = static_cast<size_t>(rr[i]);
-                    const auto p = static_cast<size_t>(pp[i]);
-                    if ((r | p) == 0) continue;
-                    if (r) {
-                        s.n_ref[r]++;
-                        auto& lo = s.ref_lo[r];
-                        auto& hi = s.ref_hi[r];
-                        lo[0] = std::min(lo[0], i), hi[0] = std::max(hi[0], i);
-                        lo[1] = std::min(lo[1], j), hi[1] = std::max(hi[1], j);
-                        lo[2] = std::min(lo[2], k), hi[2] = std::max(hi[2], k);
-                        auto& sm = s.ref_sum[r];
-                        sm[0] += i, sm[1] += j, sm[2] += k;
+                for (index_t i0 = 0; i0 < nx; i0 += block) {
+                    const index_t i1 = std::min(nx, i0 + block);
+                    // skip blocks that are background in both maps (most of a CT) without touching the tables
+                    bool any = false;
+                    for (index_t i = i0; i < i1; ++i) any |= (rr[i] != R(0)) | (pp[i] != P(0));
+                    if (!any) continue;
+                    for (index_t i = i0; i < i1; ++i) {
+                        const auto r = static_cast<size_t>(rr[i]);
+                        const auto p = static_cast<size_t>(pp[i]);
+                        if ((r | p) == 0) continue;
+                        if (r) {
+                            s.n_ref[r]++;
+                            auto& lo = s.ref_lo[r];
+                            auto& hi = s.ref_hi[r];
+                            lo[0] = std::min(lo[0], i), hi[0] = std::max(hi[0], i);
+                            lo[1] = std::min(lo[1], j), hi[1] = std::max(hi[1], j);
+                            lo[2] = std::min(lo[2], k), hi[2] = std::max(hi[2], k);
+                            auto& sm = s.ref_sum[r];
+                            sm[0] += i, sm[1] += j, sm[2] += k;
+                        }
+                        if (p) {
+                            s.n_pred[p]++;
+                            auto& lo = s.pred_lo[p];
+                            auto& hi = s.pred_hi[p];
+                            lo[0] = std::min(lo[0], i), hi[0] = std::max(hi[0], i);
+                            lo[1] = std::min(lo[1], j), hi[1] = std::max(hi[1], j);
+                            lo[2] = std::min(lo[2], k), hi[2] = std::max(hi[2], k);
+                            auto& sm = s.pred_sum[p];
+                            sm[0] += i, sm[1] += j, sm[2] += k;
+                        }
+                        if (r == p) s.tp[r]++;
                     }
-                    if (p) {
-                        s.n_pred[p]++;
-                        auto& lo = s.pred_lo[p];
-                        auto& hi = s.pred_hi[p];
-                        lo[0] = std::min(lo[0], i), hi[0] = std::max(hi[0], i);
-                        lo[1] = std::min(lo[1], j), hi[1] = std::max(hi[1], j);
-                        lo[2] = std::min(lo[2], k), hi[2] = std::max(hi[2], k);
-                        auto& sm = s.pred_sum[p];
-                        sm[0] += i, sm[1] += j, sm[2] += k;
-                    }
-                    if (r == p) s.tp[r]++;
                 }
             }
     });

@@ -52,38 +52,60 @@ inline std::array<double, 256> surfel_area_table(const std::array<double, 3>& sp
     return t;
 }
 
-/// Neighbour codes of the corner grid (d + 1 corners per axis) of a 0/1 mask on d.
+/// Neighbour codes of the corner grid (d + 1 corners per axis) of a 0/1 mask on d. Corner (i, j, k) sees the voxels
+/// (i−1..i, j−1..j, k−1..k); voxels outside d are background.
 inline void corner_codes(const std::uint8_t* m, const dims3& d, std::uint8_t* codes) {
     const index_t nx = d[0], ny = d[1], nz = d[2];
     const index_t cx = nx + 1, cy = ny + 1, cz = nz + 1;
-    auto at = [&](index_t i, index_t j, index_t k) -> unsigned {
-        if (i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz) return 0;
-        return m[i + nx * (j + ny * k)];
+    // per corner row: the two voxel rows below/above along j and k packed as 4 bits per x position
+    // (bit 3: (j−1, k−1), bit 2: (j, k−1), bit 1: (j−1, k), bit 0: (j, k)), then the x pair combined
+    std::vector<std::uint8_t> quad(static_cast<size_t>(cx) + 1);
+    auto row = [&](index_t j, index_t k) -> const std::uint8_t* {
+        if (j < 0 || k < 0 || j >= ny || k >= nz) return nullptr;
+        return m + nx * (j + ny * k);
     };
     for (index_t k = 0; k < cz; ++k)
-        for (index_t j = 0; j < cy; ++j)
+        for (index_t j = 0; j < cy; ++j) {
+            const std::uint8_t* r00 = row(j - 1, k - 1);  // a = 0, b = 0
+            const std::uint8_t* r01 = row(j, k - 1);      // a = 0, b = 1
+            const std::uint8_t* r10 = row(j - 1, k);      // a = 1, b = 0
+            const std::uint8_t* r11 = row(j, k);          // a = 1, b = 1
+            std::uint8_t* q = quad.data() + 1;  // q[i] for voxel column i = −1 .. nx
+            q[-1] = 0;
+            q[nx] = 0;
+            for (index_t i = 0; i < nx; ++i)
+                q[i] = static_cast<std::uint8_t>(((r00 ? r00[i] : 0) << 3) | ((r01 ? r01[i] : 0) << 2) | ((r10 ? r10[i] : 0) << 1) |
+                                                 (r11 ? r11[i] : 0));
+            std::uint8_t* out = codes + cx * (j + cy * k);
             for (index_t i = 0; i < cx; ++i) {
+                // voxel column c = 0 is i − 1, c = 1 is i; bit (7 − (4a + 2b + c))
+                const unsigned lo = q[i - 1], hi = q[i];
                 unsigned code = 0;
-                for (int a = 0; a < 2; ++a)
-                    for (int b = 0; b < 2; ++b)
-                        for (int c = 0; c < 2; ++c)
-                            if (at(i - 1 + c, j - 1 + b, k - 1 + a)) code |= 1u << (7 - (4 * a + 2 * b + c));
-                codes[i + cx * (j + cy * k)] = static_cast<std::uint8_t>(code);
+                code |= ((lo >> 3) & 1u) << 7 | ((hi >> 3) & 1u) << 6;  // a0 b0
+                code |= ((lo >> 2) & 1u) << 5 | ((hi >> 2) & 1u) << 4;  // a0 b1
+                code |= ((lo >> 1) & 1u) << 3 | ((hi >> 1) & 1u) << 2;  // a1 b0
+                code |= (lo & 1u) << 1 | (hi & 1u);                       // a1 b1
+                out[i] = static_cast<std::uint8_t>(code);
             }
+        }
 }
 
 /// Surfel distances of two 0/1 masks on a dense grid d (typically their union bounding box).
 inline surfel_distances surfel_distances_dense(const std::uint8_t* ref, const std::uint8_t* pred, const dims3& d,
-                                               const std::array<double, 3>& spacing) {
+                                               const std::array<double, 3>& spacing, surface_workspace& ws) {
     const dims3 cd{d[0] + 1, d[1] + 1, d[2] + 1};
     const size_t n = static_cast<size_t>(cd[0] * cd[1] * cd[2]);
-    std::vector<std::uint8_t> cr(n), cp(n);
+    ws.a.resize(n);
+    ws.b.resize(n);
+    ws.work.resize(n);
+    std::vector<std::uint8_t>& cr = ws.a;
+    std::vector<std::uint8_t>& cp = ws.b;
     corner_codes(ref, d, cr.data());
     corner_codes(pred, d, cp.data());
     const auto area = surfel_area_table(spacing);
     const double inf = std::numeric_limits<double>::infinity();
     surfel_distances out;
-    std::vector<double> dist(n);
+    std::vector<double>& dist = ws.work;
     auto directed = [&](const std::vector<std::uint8_t>& from, const std::vector<std::uint8_t>& to, std::vector<double>& d_out,
                         std::vector<double>& a_out) {
         bool any = false;
@@ -102,6 +124,11 @@ inline surfel_distances surfel_distances_dense(const std::uint8_t* ref, const st
     directed(cr, cp, out.ref_to_pred, out.area_ref);
     directed(cp, cr, out.pred_to_ref, out.area_pred);
     return out;
+}
+inline surfel_distances surfel_distances_dense(const std::uint8_t* ref, const std::uint8_t* pred, const dims3& d,
+                                               const std::array<double, 3>& spacing) {
+    surface_workspace ws;
+    return surfel_distances_dense(ref, pred, d, spacing, ws);
 }
 
 }  // namespace detail

@@ -123,18 +123,30 @@ inline void directed_border_distances(const std::uint8_t* from, const std::uint8
         if (from[o]) out.push_back(std::sqrt(work[static_cast<size_t>(o)]));
 }
 
+/// Scratch buffers of the per-label surface computations, reused across labels (fresh buffers of a few MB per label
+/// cost as much in first-touch page faults as the distance transforms themselves).
+struct surface_workspace {
+    std::vector<std::uint8_t> a, b;  // borders (voxel grid) or neighbour codes (corner grid)
+    std::vector<double> work;
+};
+
 /// Both directions for 0/1 masks `ref` and `pred` on a dense grid d (typically the union bounding box).
 inline border_distances border_distances_dense(const std::uint8_t* ref, const std::uint8_t* pred, const dims3& d,
-                                               const std::array<double, 3>& spacing) {
+                                               const std::array<double, 3>& spacing, surface_workspace& ws) {
     const size_t n = static_cast<size_t>(d[0] * d[1] * d[2]);
-    std::vector<std::uint8_t> br(n), bp(n);
-    medpy_border(ref, d, br.data());
-    medpy_border(pred, d, bp.data());
+    ws.a.resize(n);
+    ws.b.resize(n);
+    medpy_border(ref, d, ws.a.data());
+    medpy_border(pred, d, ws.b.data());
     border_distances out;
-    std::vector<double> work;
-    directed_border_distances(bp.data(), br.data(), d, spacing, work, out.pred_to_ref);
-    directed_border_distances(br.data(), bp.data(), d, spacing, work, out.ref_to_pred);
+    directed_border_distances(ws.b.data(), ws.a.data(), d, spacing, ws.work, out.pred_to_ref);
+    directed_border_distances(ws.a.data(), ws.b.data(), d, spacing, ws.work, out.ref_to_pred);
     return out;
+}
+inline border_distances border_distances_dense(const std::uint8_t* ref, const std::uint8_t* pred, const dims3& d,
+                                               const std::array<double, 3>& spacing) {
+    surface_workspace ws;
+    return border_distances_dense(ref, pred, d, spacing, ws);
 }
 
 }  // namespace detail
