@@ -357,6 +357,15 @@ def cli_fixtures(cases):
     with open(os.path.join(base, "cli_expected.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     nnunet_formats(base, [(c, p) for c, _, p in plan if p is not None], [1, 2, 3, 4])
+    # the bundled TotalSegmentator map renumbered to VerSe (L2 30 -> 21, L1 31 -> 20, T12 32 -> 19, T11 33 -> 18;
+    # everything else 0): a reference for --pred-scheme totalseg
+    import nibabel as nib
+    img = nib.load(os.path.join(ROOT, "examples", "data", "example_seg.nii.gz"))
+    seg = np.asarray(img.dataobj)
+    out = np.zeros(seg.shape, np.uint8)
+    for total, verse in ((30, 21), (31, 20), (32, 19), (33, 18)):
+        out[seg == total] = verse
+    nib.save(nib.Nifti1Image(out, img.affine, img.header), os.path.join(base, "example_seg_verse.nii.gz"))
     with open(os.path.join(base, "split.txt"), "w") as f:
         f.write("trainset:\nHN_P001.nii.gz\n\ntest_public:\nliver_7.nii.gz\nCTC-0000000001.nii.gz\n\ntest_private:\n")
 

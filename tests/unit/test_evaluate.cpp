@@ -499,3 +499,36 @@ TEST_CASE("case table: CSV round trip is exact, merged halves summarise as the w
             CHECK(g.id_rate == 0.0);
         }
 }
+
+TEST_CASE("bad input and cancellation") {
+    auto ref = make_volume({6, 6, 6}, {1, 1, 1}), pred = make_volume({6, 6, 6}, {1, 1, 1});
+    ref.view()(1, 1, 1) = pred.view()(1, 1, 1) = 1;
+    ref.view()(4, 4, 4) = pred.view()(4, 4, 3) = 2;
+    evaluate_options opt;
+    opt.labels = {0, 1};
+    CHECK_THROWS_AS((evaluate<std::uint8_t, std::uint8_t>(ref.view(), pred.view(), opt)), error);
+    opt.labels = {1, 2};
+    opt.tau_mm = {-1.0};
+    CHECK_THROWS_AS((evaluate<std::uint8_t, std::uint8_t>(ref.view(), pred.view(), opt)), error);
+    opt.tau_mm = {1.0};
+    opt.progress = [](double f, std::string_view) { return f < 0.5; };  // cancel once the surfaces start
+    try {
+        (void)evaluate<std::uint8_t, std::uint8_t>(ref.view(), pred.view(), opt);
+        CHECK(false);
+    } catch (const error& e) {
+        CHECK(e.code() == errc::cancelled);
+    }
+    // negative label values cannot be scored
+    geometry g = ref.geometry();
+    volume<std::int16_t> neg(g, 0), ok(g, 0);
+    neg.view()(2, 2, 2) = -3;
+    try {
+        (void)evaluate<std::int16_t, std::int16_t>(neg.view(), ok.view());
+        CHECK(false);
+    } catch (const error& e) {
+        CHECK(e.code() == errc::unsupported);
+    }
+    // different dims without resampling: a shape error
+    auto small = make_volume({5, 6, 6}, {1, 1, 1});
+    CHECK_THROWS_AS((evaluate<std::uint8_t, std::uint8_t>(ref.view(), small.view())), error);
+}
