@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -24,53 +25,48 @@ namespace detail {
 
 /// Scratch buffers of one 1-D pass (reused across lines).
 struct edt_line_work {
-    std::vector<double> f, d, z;
+    std::vector<double> f, d, z, h;
     std::vector<index_t> v;
     void reserve(index_t n) {
         f.resize(static_cast<size_t>(n));
         d.resize(static_cast<size_t>(n));
         v.resize(static_cast<size_t>(n));
+        h.resize(static_cast<size_t>(n));
         z.resize(static_cast<size_t>(n) + 1);
     }
 };
 
 /// One 1-D pass: d(q) = min_p ((q − p)·s)² + f(p) over p with finite f; +inf where no p is finite.
+/// The lower envelope of the parabolas ((x − p)·s)² + f(p); h = f(p) + (p·s)² of each envelope parabola is kept so
+/// that two parabolas meet at x = (h_q − h_p) / (2 s² (q − p)).
 inline void edt_1d(edt_line_work& w, index_t n, double s) {
     const double inf = std::numeric_limits<double>::infinity();
     const double* f = w.f.data();
     double* d = w.d.data();
     index_t* v = w.v.data();
     double* z = w.z.data();
-    const double s2 = s * s;
+    double* h = w.h.data();
+    const double s2 = s * s, two_s2 = 2.0 * s2;
     index_t k = -1;
     for (index_t q = 0; q < n; ++q) {
         if (f[q] == inf) continue;
+        const double hq = f[q] + s2 * double(q) * double(q);
         if (k < 0) {
             k = 0;
             v[0] = q;
+            h[0] = hq;
             z[0] = -inf;
             z[1] = inf;
             continue;
         }
-        double x;
-        for (;;) {
-            const index_t p = v[k];
-            // abscissa where the parabolas of p and q meet (in index units)
-            x = ((f[q] + s2 * double(q) * double(q)) - (f[p] + s2 * double(p) * double(p))) / (2.0 * s2 * double(q - p));
-            if (x <= z[k] && k > 0) {
-                --k;
-                continue;
-            }
-            break;
-        }
-        if (x <= z[k]) {  // k == 0 and q dominates p everywhere
-            v[0] = q;
-            z[0] = -inf;
-            z[1] = inf;
-            continue;
+        double x = (hq - h[k]) / (two_s2 * double(q - v[k]));
+        while (x <= z[k]) {  // z[0] = −inf ends the loop at k = 0
+            --k;
+            x = (hq - h[k]) / (two_s2 * double(q - v[k]));
         }
         ++k;
         v[k] = q;
+        h[k] = hq;
         z[k] = x;
         z[k + 1] = inf;
     }
@@ -93,7 +89,10 @@ inline void edt_1d(edt_line_work& w, index_t n, double s) {
 /// Squared Euclidean distance transform in place on a dense grid (x fastest): on input f is 0 at feature voxels and
 /// +inf elsewhere (other finite values act as additive offsets); on output f holds the squared distance in mm² to
 /// the nearest feature (+inf if there is none). Threaded over lines; identical results for any thread count.
-inline void squared_edt_inplace(double* f, const dims3& dims, const std::array<double, 3>& spacing_mm, int threads = 1) {
+/// With `query` (a 0/1 array on the same grid), only voxels flagged there are guaranteed on output: rows along x
+/// without a query voxel skip the last pass (the distances a caller reads are unchanged).
+inline void squared_edt_inplace(double* f, const dims3& dims, const std::array<double, 3>& spacing_mm, int threads = 1,
+                                const std::uint8_t* query = nullptr) {
     for (int a = 0; a < 3; ++a)
         if (!(spacing_mm[static_cast<size_t>(a)] > 0) || !std::isfinite(spacing_mm[static_cast<size_t>(a)]))
             throw error(errc::invalid_argument, detail::cat("distance transform: spacing ", spacing_mm[static_cast<size_t>(a)], " mm along axis ", a));
@@ -145,6 +144,11 @@ inline void squared_edt_inplace(double* f, const dims3& dims, const std::array<d
                 else if (axis == 1) base = (l % nx) + (l / nx) * plane;
                 else base = l;
                 double* p = f + base;
+                if (axis == 0 && query) {
+                    bool wanted = false;
+                    for (index_t q = 0; q < n; ++q) wanted |= query[base + q] != 0;
+                    if (!wanted) continue;
+                }
                 bool any = false;
                 for (index_t q = 0; q < n; ++q) {
                     const double x = p[q * stride];

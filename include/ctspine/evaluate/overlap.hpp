@@ -126,7 +126,10 @@ label_pair_stats pair_statistics(volume_view<const R> ref, volume_view<const P> 
     // largest label value (bounds the per-label tables); a plain min/max loop the compiler vectorises
     const int t = std::max(1, std::min<int>(resolve_threads(threads), static_cast<int>(std::max<index_t>(1, nz))));
     std::vector<std::int64_t> part_max(static_cast<size_t>(t), 0), part_min(static_cast<size_t>(t), 0);
-    parallel_for(t, ref.size(), [&](index_t b, index_t e, int w) {
+    // 8-bit unsigned maps: every value is a valid label and the tables have 256 entries, no scan needed
+    constexpr bool bytes = sizeof(R) == 1 && sizeof(P) == 1 && std::is_unsigned_v<R> && std::is_unsigned_v<P>;
+    if (bytes) part_max[0] = 255;
+    else parallel_for(t, ref.size(), [&](index_t b, index_t e, int w) {
         R rmax = R(0), rmin = R(0);
         P pmax = P(0), pmin = P(0);
         const R* rr = ref.data();

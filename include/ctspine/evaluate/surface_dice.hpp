@@ -106,6 +106,8 @@ inline surfel_distances surfel_distances_dense(const std::uint8_t* ref, const st
     const double inf = std::numeric_limits<double>::infinity();
     surfel_distances out;
     std::vector<double>& dist = ws.work;
+    std::vector<std::uint8_t>& query = ws.c;
+    query.resize(n);
     auto directed = [&](const std::vector<std::uint8_t>& from, const std::vector<std::uint8_t>& to, std::vector<double>& d_out,
                         std::vector<double>& a_out) {
         bool any = false;
@@ -113,8 +115,9 @@ inline surfel_distances surfel_distances_dense(const std::uint8_t* ref, const st
             const bool s = to[o] != 0 && to[o] != 255;
             dist[o] = s ? 0.0 : inf;
             any |= s;
+            query[o] = from[o] != 0 && from[o] != 255;
         }
-        if (any) squared_edt_inplace(dist.data(), cd, spacing, 1);
+        if (any) squared_edt_inplace(dist.data(), cd, spacing, 1, query.data());
         for (size_t o = 0; o < n; ++o)
             if (from[o] != 0 && from[o] != 255) {
                 d_out.push_back(any ? std::sqrt(dist[o]) : inf);

@@ -118,7 +118,7 @@ inline void directed_border_distances(const std::uint8_t* from, const std::uint8
     work.resize(static_cast<size_t>(n));
     const double inf = std::numeric_limits<double>::infinity();
     for (index_t o = 0; o < n; ++o) work[static_cast<size_t>(o)] = to[o] ? 0.0 : inf;
-    squared_edt_inplace(work.data(), d, spacing, 1);
+    squared_edt_inplace(work.data(), d, spacing, 1, from);
     for (index_t o = 0; o < n; ++o)
         if (from[o]) out.push_back(std::sqrt(work[static_cast<size_t>(o)]));
 }
@@ -127,6 +127,7 @@ inline void directed_border_distances(const std::uint8_t* from, const std::uint8
 /// cost as much in first-touch page faults as the distance transforms themselves).
 struct surface_workspace {
     std::vector<std::uint8_t> a, b;  // borders (voxel grid) or neighbour codes (corner grid)
+    std::vector<std::uint8_t> c;     // surfels whose distances are read (corner grid)
     std::vector<double> work;
 };
 
