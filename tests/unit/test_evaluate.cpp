@@ -486,6 +486,7 @@ TEST_CASE("case table: CSV round trip is exact, merged halves summarise as the w
     sort_rows(merged);
     CHECK(to_csv(merged) == csv);
     CHECK(to_json(summarize(merged)) == to_json(summarize(whole)));
+    CHECK_THROWS_AS(merge_tables(merged, half_b), error);  // the same cases twice
     CHECK(to_csv(summarize(merged)) == to_csv(summarize(whole)));
     // hand check of one group: label 4 over all cases is missed once ('shifted') and absent elsewhere
     const auto s = summarize(whole);

@@ -59,6 +59,7 @@ struct evaluate_options {
     /// reference grid.
     bool resample_prediction = false;
     int threads = 0;
+    /// Called with the fraction done; during the per-label stage from the worker threads, one call at a time.
     progress_fn progress;
 };
 

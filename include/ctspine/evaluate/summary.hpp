@@ -318,6 +318,10 @@ inline void merge_tables(case_table& a, const case_table& b) {
         a.tau_mm = b.tau_mm;
     }
     if (!b.rows.empty() && a.columns != b.columns) throw error(errc::invalid_argument, "merge: tables have different columns");
+    std::map<std::string, int> seen;
+    for (const auto& r : a.rows) seen[r.case_name] = 1;
+    for (const auto& r : b.rows)
+        if (seen.count(r.case_name)) throw error(errc::invalid_argument, "merge: case '" + r.case_name + "' appears in two tables");
     a.rows.insert(a.rows.end(), b.rows.begin(), b.rows.end());
     for (const auto& f : b.failures) a.failures.insert(f);
 }
