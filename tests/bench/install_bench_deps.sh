@@ -4,3 +4,5 @@ set -e
 apt-get install -y --no-install-recommends libniftiio-dev libnifti2-dev
 # ITK 5 (C++): anchor of bench_imgproc (ResampleImageFilter, IntensityWindowingImageFilter) and of bench_nifti (ImageFileReader)
 apt-get install -y --no-install-recommends libinsighttoolkit5-dev
+# bench_evaluate's Python anchor (and tests/reference/make_evaluate_fixtures.py, whose surfel table it reuses)
+apt-get install -y --no-install-recommends python3-numpy python3-scipy python3-nibabel python3-skimage
