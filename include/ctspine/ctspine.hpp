@@ -40,6 +40,16 @@
 #include "ctspine/mesh/mesh_render.hpp"
 #include "ctspine/mesh/smoothing.hpp"
 #include "ctspine/mesh/surface_extraction.hpp"
+// evaluate: scoring a segmentation against a reference (nnU-Net v1 overlap, medpy distances, DeepMind surface Dice,
+// VerSe identification), exact linear-time EDT, grouped tables
+#include "ctspine/evaluate/distance_transform.hpp"
+#include "ctspine/evaluate/evaluate.hpp"
+#include "ctspine/evaluate/identification.hpp"
+#include "ctspine/evaluate/nnunet_summary.hpp"
+#include "ctspine/evaluate/overlap.hpp"
+#include "ctspine/evaluate/summary.hpp"
+#include "ctspine/evaluate/surface_dice.hpp"
+#include "ctspine/evaluate/surface_distance.hpp"
 // nn: the U-Net engine and nnU-Net's sliding-window prediction
 #include "ctspine/nn/sliding_window.hpp"
 #include "ctspine/nn/unet.hpp"
