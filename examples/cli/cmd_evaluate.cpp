@@ -157,14 +157,14 @@ void write_folder_outputs(const std::string& out_dir, ctspine::case_table& table
     fs::create_directories(out_dir);
     ctspine::sort_rows(table);
     const auto summary = ctspine::summarize(table);
-    ctspine::write_text_atomic((fs::path(out_dir) / "cases.csv").string(), ctspine::to_csv(table));
-    ctspine::write_text_atomic((fs::path(out_dir) / "failures.csv").string(), ctspine::failures_csv(table));
-    ctspine::write_text_atomic((fs::path(out_dir) / "summary.csv").string(), ctspine::to_csv(summary));
+    ctspine::write_file_atomic((fs::path(out_dir) / "cases.csv").string(), ctspine::to_csv(table));
+    ctspine::write_file_atomic((fs::path(out_dir) / "failures.csv").string(), ctspine::failures_csv(table));
+    ctspine::write_file_atomic((fs::path(out_dir) / "summary.csv").string(), ctspine::to_csv(summary));
     std::string json;
     if (co.format == "nnunet-v1") json = ctspine::nnunet_v1_summary_json(table, co.advanced, ctspine::python_timestamp_now());
     else if (co.format == "nnunet-v2") json = ctspine::nnunet_v2_summary_json(table);
     else json = ctspine::to_json(summary);
-    ctspine::write_text_atomic((fs::path(out_dir) / "summary.json").string(), json);
+    ctspine::write_file_atomic((fs::path(out_dir) / "summary.json").string(), json);
     std::cout << summary.n_cases << " case(s) evaluated, " << summary.n_failed << " failed -> " << out_dir << "\n";
     for (const auto& g : summary.groups)
         if (g.source == "all" && g.split == "all" && g.label == 0) {
@@ -284,12 +284,12 @@ int run_evaluate(cli::args& a) {
     if (pos.size() != 2) throw std::invalid_argument("expected REF and PRED label maps");
     const auto ev = evaluate_files(pos[0], pos[1], co);
     print_case(ev, co.ref_scheme);
-    if (!json.empty()) ctspine::write_text_atomic(json, case_json(ev, co.ref_scheme));
+    if (!json.empty()) ctspine::write_file_atomic(json, case_json(ev, co.ref_scheme));
     if (!csv.empty()) {
         ctspine::case_table t;
         const std::string c = ctspine::case_name_of(pos[1]);
         ctspine::append_case(t, c, ctspine::ctspine1k_source(c), "none", ev, co.ref_scheme, pos[0], pos[1]);
-        ctspine::write_text_atomic(csv, ctspine::to_csv(t));
+        ctspine::write_file_atomic(csv, ctspine::to_csv(t));
     }
     return 0;
 }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "ctspine/core/error.hpp"
+#include "ctspine/io/atomic_file.hpp"
 #include "ctspine/evaluate/evaluate.hpp"
 #include "ctspine/evaluate/surface_distance.hpp"
 #include "ctspine/label/label_schemes.hpp"
@@ -486,24 +487,6 @@ inline std::string to_json(const evaluation_summary& s) {
         o += "}}";
     }
     return o + "\n  ]\n}\n";
-}
-
-/// Write a text file atomically: a temporary file beside it, then rename over the target.
-inline void write_text_atomic(const std::string& path, const std::string& text) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        if (!f) throw error(errc::io, "cannot create file", tmp);
-        f.write(text.data(), static_cast<std::streamsize>(text.size()));
-        f.flush();
-        if (!f) throw error(errc::io, "cannot write file", tmp);
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw error(errc::io, "cannot rename temporary file into place", path);
-    }
 }
 
 /// Read a whole text file.
