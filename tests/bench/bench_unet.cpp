@@ -5,6 +5,9 @@
 //   --onnx: also run ONNX Runtime on the same network exported to ONNX (tests/bench/onnx/run_onnx_bench.sh, which
 //           installs onnxruntime-node into SCRATCH_DIR) in the same run.
 //   --layers: every 3x3x3 convolution of the network at a 128^3 patch, 1 and 2 threads, on each ISA this CPU has.
+//   --net-only [--patch P] [--threads T]: only the whole network (and the anchors' network runs), at patch P (96 and
+//           128 by default) with T threads (1 and 2 by default); each option may repeat. A 128^3, 2-thread comparison
+//           against both anchors takes about 3 minutes.
 #include <ctime>
 #include <cstdio>
 #include <cstring>
@@ -163,7 +166,9 @@ double network_gflop(const unet_config& c, std::array<index_t, 3> p) {
 
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress visible when redirected
-    bool quick = false, anchor = true, layers = false;  // --quick: skip the 128^3 cases; --no-anchor: no PyTorch run
+    bool quick = false, anchor = true, layers = false, net_only = false;  // --quick: skip the 128^3 cases; --no-anchor: no PyTorch run
+    std::vector<index_t> patches;
+    std::vector<int> thread_counts;
     cpu_isa isa = cpu_isa::automatic;
     std::string onnx_dir;
     for (int i = 1; i < argc; ++i) {
@@ -171,9 +176,17 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--quick") == 0) quick = true;
         if (std::strcmp(argv[i], "--no-anchor") == 0) anchor = false;
         if (std::strcmp(argv[i], "--layers") == 0) layers = true;
+        if (std::strcmp(argv[i], "--net-only") == 0) net_only = true;
+        if (std::strcmp(argv[i], "--patch") == 0 && i + 1 < argc) patches.push_back(std::atol(argv[++i]));
+        if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) thread_counts.push_back(std::atoi(argv[++i]));
         if (std::strcmp(argv[i], "--isa") == 0 && i + 1 < argc) isa = parse_isa(argv[++i]);
     }
     isa = resolve_isa(isa);
+    if (patches.empty()) patches = quick ? std::vector<index_t>{96} : std::vector<index_t>{96, 128};
+    if (thread_counts.empty()) thread_counts = {1, 2};
+    std::string patch_list, thread_list;  // for the anchors' command lines: "96 128", "1 2"
+    for (index_t p : patches) patch_list += (patch_list.empty() ? "" : " ") + std::to_string(p);
+    for (int t : thread_counts) thread_list += (thread_list.empty() ? "" : " ") + std::to_string(t);
     const double peak1 = fma_peak(isa);
     std::printf("machine: %s; kernels: %s (this CPU supports up to %s); fp32 FMA peak %.1f GFLOP/s per core on %s (measured)\n",
                 cpu_model().c_str(), isa_name(isa), isa_name(cpu_supported_isa()), peak1, isa_name(isa));
@@ -235,11 +248,13 @@ int main(int argc, char** argv) {
     }
     unet net(c, random_weights(c));
     std::printf("PlainConvUNet 3d_fullres-like: %zu parameters\n", net.parameter_count());
-    std::string py = !anchor ? std::string() : bench::run(std::string("/usr/bin/python3 ") + CTSPINE_BENCH_DIR + "/bench_unet_torch.py" + (quick ? " --quick" : "") + " 2>&1");
+    std::string py = !anchor ? std::string()
+                             : bench::run(std::string("/usr/bin/python3 ") + CTSPINE_BENCH_DIR + "/bench_unet_torch.py" + (quick ? " --quick" : "") +
+                                          (net_only ? " --net-only" : "") + " --patches '" + patch_list + "' --threads '" + thread_list + "' 2>&1");
     std::printf("--- PyTorch anchor output ---\n%s-----------------------------\n", py.c_str());
     const std::string ort = onnx_dir.empty() ? std::string()
                                              : bench::run(std::string("bash ") + CTSPINE_BENCH_DIR + "/onnx/run_onnx_bench.sh " + onnx_dir +
-                                                          (quick ? " --patches 96" : " --patches '96 128'") + " --threads '1 2' --no-torch 2>&1");
+                                                          " --patches '" + patch_list + "' --threads '" + thread_list + "' --no-torch 2>&1");
     if (!onnx_dir.empty()) std::printf("--- ONNX Runtime anchor output ---\n%s----------------------------------\n", ort.c_str());
     // "onnxruntime-node 1.30.0 96^3 1 thr: median 5.279 s" -> seconds
     auto ort_time = [&](index_t p, int threads) {
@@ -252,7 +267,7 @@ int main(int argc, char** argv) {
     };
     // single layers
     for (auto [ch, n] : {std::pair<index_t, index_t>{32, 128}, std::pair<index_t, index_t>{64, 64}}) {
-        if (quick && n == 128) continue;
+        if ((quick && n == 128) || net_only) continue;
         std::vector<float> w(size_t(ch * ch * 27), 0.01f), b(size_t(ch), 0.f);
         conv_weights cw = conv_weights::pack(w.data(), b.data(), ch, ch, {3, 3, 3}, {1, 1, 1});
         blocked_tensor in(ch, n, n, n), out(ch, n, n, n);
@@ -267,14 +282,13 @@ int main(int argc, char** argv) {
             bench::report(name, t, bench::field(py, key), "torch");
         }
     }
-    for (index_t p : {index_t(96), index_t(128)}) {
-        if (quick && p == 128) continue;
+    for (index_t p : patches) {
         tensor in({1, p, p, p});
         std::mt19937 rng(2);
         std::normal_distribution<float> g(0, 1);
         for (index_t i = 0; i < in.size(); ++i) in.data()[i] = g(rng);
         const double gf = network_gflop(c, {p, p, p});
-        for (int threads : {1, 2}) {
+        for (int threads : thread_counts) {
             tensor out;
             net.forward(in, out, threads, isa);  // warm-up: plans buffers
             double t = bench::median_time(p == 128 ? 1 : 3, [&] { net.forward(in, out, threads, isa); });

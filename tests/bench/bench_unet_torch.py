@@ -13,6 +13,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from dna_unet import PlainConvUNet  # noqa: E402
 
 quick = "--quick" in sys.argv
+net_only = "--net-only" in sys.argv  # skip the single layers
+
+
+def arg_list(flag, default):
+    return [int(v) for v in sys.argv[sys.argv.index(flag) + 1].split()] if flag in sys.argv else default
+
+
+patches = arg_list("--patches", [96] if quick else [96, 128])
+thread_counts = arg_list("--threads", [1, 2])
 
 
 def med(f, n):
@@ -34,10 +43,10 @@ def configs():
 torch.set_grad_enabled(False)
 print("torch", torch.__version__, "blas:", "openblas" if "openblas" in torch.__config__.show().lower() or os.path.exists(
     "/usr/lib/x86_64-linux-gnu/openblas-pthread") else "unknown")
-for threads in (1, 2):
+for threads in thread_counts:
     torch.set_num_threads(threads)
     for ch, n in ((32, 128), (64, 64)):
-        if quick and n == 128:
+        if (quick and n == 128) or net_only:
             continue
         conv = torch.nn.Conv3d(ch, ch, 3, 1, 1).eval()
         x = torch.randn(1, ch, n, n, n)
@@ -49,9 +58,7 @@ for threads in (1, 2):
             best = (t, name) if best is None or t < best[0] else best
         print(f"conv{ch}_{n}_t{threads}: {best[0]} ({best[1]})")
     net = PlainConvUNet(1, [32, 64, 128, 256, 320, 320], [[3, 3, 3]] * 6, [[1, 1, 1]] + [[2, 2, 2]] * 5, [2] * 6, 26, [2] * 5).eval()
-    for p in (96, 128):
-        if quick and p == 128:
-            continue
+    for p in patches:
         x = torch.randn(1, 1, p, p, p)
         best = None
         for name, prep, mk in configs():
