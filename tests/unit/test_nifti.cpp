@@ -61,6 +61,11 @@ void check_against(const ctspine_test::nifti_expectation& e, const volume<double
     for (auto& s : e.samples) CHECK(close(v(s.i, s.j, s.k), s.v, 1e-6));
 }
 
+std::vector<char> file_bytes(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
 const std::vector<ctspine_test::nifti_expectation>& expectations() {
     static auto e = ctspine_test::load_nifti_expectations(ctspine_test::repo_data("nifti/expected.txt").string());
     return e;
@@ -68,7 +73,7 @@ const std::vector<ctspine_test::nifti_expectation>& expectations() {
 
 }  // namespace
 
-TEST_CASE("every fixture and shared file reads as nibabel reads it") {
+TEST_CASE("every fixture and shared file reads as nibabel reads it, from its file and from memory") {
     REQUIRE(expectations().size() > 30);
     int checked = 0, skipped = 0;
     for (const auto& e : expectations()) {
@@ -85,10 +90,31 @@ TEST_CASE("every fixture and shared file reads as nibabel reads it") {
             continue;
         }
         INFO("file " << e.rel);
+        // the same bytes from memory (nifti_memory): a pair's header and image as two buffers
+        std::string hdr_path = path, base = detail::strip_gz(path);
+        if (detail::ends_with(base, ".img")) hdr_path = base.substr(0, base.size() - 4) + ".hdr" + (detail::ends_with(path, ".gz") ? ".gz" : "");
+        const bool pair = detail::is_pair_header_name(hdr_path);
+        const std::vector<char> hdr_bytes = file_bytes(hdr_path), img_bytes = pair ? file_bytes(detail::pair_image_path(hdr_path)) : std::vector<char>();
+        nifti_memory mem;
+        mem.data = hdr_bytes.data();
+        mem.size = hdr_bytes.size();
+        if (pair) {
+            mem.image = img_bytes.data();
+            mem.image_size = img_bytes.size();
+        }
+        mem.name = e.rel;
         if (!e.ok) {
             CHECK_THROWS_AS(read_nifti<double>(path), ctspine::error);
+            CHECK_THROWS_AS(read_nifti<double>(mem), ctspine::error);
             ++checked;
             continue;
+        }
+        for (bool libdeflate : {true, false}) {
+            nifti_read_options mo;
+            mo.frame = frame;
+            mo.use_libdeflate = libdeflate;
+            volume<double> v = read_nifti<double>(mem, mo);
+            check_against(e, v, v.ijk_to_ras());
         }
         nifti_header h = read_nifti_header(path);
         CHECK(h.datatype == e.dtype);

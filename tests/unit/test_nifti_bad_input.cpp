@@ -2,8 +2,13 @@
 // ctspine::error — never a crash, hang or huge allocation. Runs under ASan+UBSan in CI.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include <zlib.h>
 
 #include <ctspine/io/nifti.hpp>
 
@@ -88,4 +93,62 @@ TEST_CASE("error codes say what is wrong") {
         CHECK(e.value() == "12");
     }
     CHECK_THROWS_AS(read_nifti<float>("/nonexistent/file.nii"), ctspine::error);
+}
+
+TEST_CASE("a header claiming more voxels than its data can hold is refused before anything is allocated") {
+    // A valid NIfTI-1 header (nifti1.h offsets) claiming 4000 x 4000 x 1000 float32 = 64 GB, followed by 16 bytes:
+    // the read must stop at the size check (errc::truncated for a plain file, size_limit for gzip: deflate expands at
+    // most ~1032:1) instead of trying the allocation (which would fail with errc::out_of_memory, or succeed).
+    std::vector<unsigned char> f(352 + 16, 0);
+    auto put16 = [&](std::size_t o, std::int16_t x) { std::memcpy(f.data() + o, &x, 2); };
+    auto put32 = [&](std::size_t o, std::int32_t x) { std::memcpy(f.data() + o, &x, 4); };
+    auto putf = [&](std::size_t o, float x) { std::memcpy(f.data() + o, &x, 4); };
+    put32(0, 348);
+    put16(40, 3);
+    put16(42, 4000);
+    put16(44, 4000);
+    put16(46, 1000);
+    put16(70, 16);  // float32
+    put16(72, 32);
+    for (int i = 0; i < 4; ++i) putf(76 + 4 * std::size_t(i), 1.f);
+    putf(108, 352.f);
+    std::memcpy(f.data() + 344, "n+1\0", 4);
+    nifti_memory m;
+    m.data = f.data();
+    m.size = f.size();
+    m.name = "claims_64GB.nii";
+    for (bool libdeflate : {true, false}) {
+        nifti_read_options o;
+        o.use_libdeflate = libdeflate;
+        try {
+            (void)read_nifti<float>(m, o);
+            FAIL("no error");
+        } catch (const ctspine::error& e) {
+            CHECK(e.code() == errc::truncated);
+        }
+    }
+    // the same claim in a 1 KB gzip stream
+    uLongf zn = compressBound(uLong(f.size())) + 32;
+    std::vector<unsigned char> gz(zn);
+    z_stream zs{};
+    REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    zs.next_in = f.data();
+    zs.avail_in = uInt(f.size());
+    zs.next_out = gz.data();
+    zs.avail_out = uInt(gz.size());
+    REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+    gz.resize(zs.total_out);
+    deflateEnd(&zs);
+    m.data = gz.data();
+    m.size = gz.size();
+    for (bool libdeflate : {true, false}) {
+        nifti_read_options o;
+        o.use_libdeflate = libdeflate;
+        try {
+            (void)read_nifti<float>(m, o);
+            FAIL("no error");
+        } catch (const ctspine::error& e) {
+            CHECK(e.code() == errc::size_limit);
+        }
+    }
 }

@@ -58,21 +58,44 @@ inline bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+/// Where a reader's bytes come from: the file `path`, or — when `data` is set — the caller's memory
+/// [data, data + size), with `path` only naming it in messages. The readers take both through the same code, so the
+/// memory form (used by the fuzz targets, and by hosts that hold files in memory) exercises the shipped paths.
+struct input_ref {
+    std::string path;
+    const unsigned char* data = nullptr;
+    std::size_t size = 0;
+    input_ref(std::string p) : path(std::move(p)) {}  // NOLINT: a path converts implicitly
+    input_ref(const char* p) : path(p) {}             // NOLINT
+    input_ref(const void* d, std::size_t n, std::string name) : path(std::move(name)), data(static_cast<const unsigned char*>(d)), size(n) {
+        if (!data) data = reinterpret_cast<const unsigned char*>("");  // an empty buffer is still memory
+    }
+    bool in_memory() const noexcept { return data != nullptr; }
+};
+
 /// Sequential reader of a file's (decompressed) bytes. A file is treated as gzip when it starts with the
 /// gzip magic 1f 8b (RFC 1952 §2.3.1), whatever its name; concatenated gzip members are read as one stream.
 class byte_source {
 public:
-    explicit byte_source(const std::string& path) : file_(path, "rb") {
-        file_size_ = file_.size();
+    explicit byte_source(const input_ref& in) : path_(in.path), mem_(in.data) {
         unsigned char magic[2] = {0, 0};
-        std::size_t got = std::fread(magic, 1, 2, file_.get());
-        std::rewind(file_.get());
+        std::size_t got;
+        if (mem_) {
+            file_size_ = in.size;
+            got = std::min<std::size_t>(2, in.size);
+            std::memcpy(magic, mem_, got);
+        } else {
+            file_.reset(new file_handle(in.path, "rb"));
+            file_size_ = file_->size();
+            got = std::fread(magic, 1, 2, file_->get());
+            std::rewind(file_->get());
+        }
         gzip_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
         if (gzip_) {
-            in_.resize(1 << 18);
+            if (!mem_) in_.resize(1 << 18);
             std::memset(&zs_, 0, sizeof(zs_));
             // 15 + 16: gzip wrapper only (RFC 1952), maximum window.
-            if (inflateInit2(&zs_, 15 + 16) != Z_OK) throw error(errc::out_of_memory, "gzip: inflateInit2 failed", path);
+            if (inflateInit2(&zs_, 15 + 16) != Z_OK) throw error(errc::out_of_memory, "gzip: inflateInit2 failed", path_);
             z_open_ = true;
         }
     }
@@ -85,13 +108,12 @@ public:
     bool is_gzip() const noexcept { return gzip_; }
     std::uint64_t file_size() const noexcept { return file_size_; }
     std::uint64_t position() const noexcept { return pos_; }
-    const std::string& path() const noexcept { return file_.path(); }
+    const std::string& path() const noexcept { return path_; }
 
     /// Read up to n bytes into dst; returns the count (< n only at end of data).
     std::size_t read_some(void* dst, std::size_t n) {
         if (!gzip_) {
-            std::size_t got = std::fread(dst, 1, n, file_.get());
-            if (got < n && std::ferror(file_.get())) throw error(errc::io, "read error", path());
+            std::size_t got = raw_read(static_cast<unsigned char*>(dst), n);
             pos_ += got;
             return got;
         }
@@ -109,7 +131,8 @@ public:
         if (!gzip_) {
             if (pos_ + n > file_size_)
                 throw error(errc::truncated, cat("file is ", file_size_, " bytes, cannot skip to ", pos_ + n, " for ", what), path(), what);
-            if (fseeko(file_.get(), static_cast<off_t>(pos_ + n), SEEK_SET) != 0) throw error(errc::io, "cannot seek", path());
+            if (mem_) raw_pos_ = static_cast<std::size_t>(pos_ + n);
+            else if (fseeko(file_->get(), static_cast<off_t>(pos_ + n), SEEK_SET) != 0) throw error(errc::io, "cannot seek", path());
             pos_ += n;
             return;
         }
@@ -120,30 +143,48 @@ public:
             n -= step;
         }
     }
-    /// Whole raw (compressed) file content; used by the libdeflate fast path.
-    std::vector<unsigned char> read_raw_file() {
-        std::vector<unsigned char> all(static_cast<std::size_t>(file_size_));
-        std::rewind(file_.get());
-        if (std::fread(all.data(), 1, all.size(), file_.get()) != all.size()) throw error(errc::io, "read error", path());
-        std::rewind(file_.get());
-        return all;
-    }
-
 private:
+    /// Up to n raw (undecompressed) bytes from the file or the memory buffer.
+    std::size_t raw_read(unsigned char* dst, std::size_t n) {
+        if (mem_) {
+            const std::size_t got = std::min<std::size_t>(n, file_size_ - raw_pos_);
+            if (got) std::memcpy(dst, mem_ + raw_pos_, got);
+            raw_pos_ += got;
+            return got;
+        }
+        std::size_t got = std::fread(dst, 1, n, file_->get());
+        if (got < n && std::ferror(file_->get())) throw error(errc::io, "read error", path());
+        return got;
+    }
+    /// Point zlib at the next raw input: the rest of the memory buffer, or the next block of the file. False at the end.
+    bool refill() {
+        if (mem_) {
+            const std::size_t left = file_size_ - raw_pos_;
+            if (left == 0) return false;
+            const std::size_t step = std::min<std::size_t>(left, std::size_t(1) << 30);  // zlib counts in uInt
+            zs_.next_in = const_cast<unsigned char*>(mem_ + raw_pos_);
+            zs_.avail_in = static_cast<uInt>(step);
+            raw_pos_ += step;
+            return true;
+        }
+        const std::size_t got = raw_read(in_.data(), in_.size());
+        if (got == 0) return false;
+        zs_.next_in = in_.data();
+        zs_.avail_in = static_cast<uInt>(got);
+        return true;
+    }
+    bool raw_at_end() const { return mem_ ? raw_pos_ == file_size_ : std::feof(file_->get()) != 0; }
+
     std::size_t inflate_into(unsigned char* dst, std::size_t n) {
         std::size_t produced = 0;
         while (produced < n && !z_done_) {
             if (zs_.avail_in == 0) {
-                std::size_t got = std::fread(in_.data(), 1, in_.size(), file_.get());
-                if (got == 0) {
-                    if (std::ferror(file_.get())) throw error(errc::io, "read error", path());
+                if (!refill()) {
                     // End of file inside a member: the stream is truncated.
                     if (member_open_) throw error(errc::truncated, cat("gzip stream ends early after ", pos_ + produced, " decompressed bytes"), path());
                     z_done_ = true;
                     break;
                 }
-                zs_.next_in = in_.data();
-                zs_.avail_in = static_cast<uInt>(got);
             }
             // zlib counts in uInt: feed at most 1 GiB of output per call.
             std::size_t want = std::min<std::size_t>(n - produced, std::size_t(1) << 30);
@@ -156,7 +197,7 @@ private:
                 member_open_ = false;
                 // Another gzip member may follow (RFC 1952 §2.2); trailing zero padding is tolerated.
                 skip_zero_padding();
-                if (zs_.avail_in == 0 && std::feof(file_.get())) {
+                if (zs_.avail_in == 0 && raw_at_end()) {
                     z_done_ = true;
                 } else if (inflateReset(&zs_) != Z_OK) {
                     throw error(errc::corrupt, "gzip: cannot start next member", path());
@@ -176,15 +217,14 @@ private:
                 ++zs_.next_in;
                 --zs_.avail_in;
             }
-            if (zs_.avail_in > 0) return;
-            std::size_t got = std::fread(in_.data(), 1, in_.size(), file_.get());
-            if (got == 0) return;
-            zs_.next_in = in_.data();
-            zs_.avail_in = static_cast<uInt>(got);
+            if (zs_.avail_in > 0 || !refill()) return;
         }
     }
 
-    file_handle file_;
+    std::string path_;
+    const unsigned char* mem_ = nullptr;     // memory input, or null for a file
+    std::unique_ptr<file_handle> file_;      // file input
+    std::size_t raw_pos_ = 0;                // memory input: raw bytes consumed
     std::uint64_t file_size_ = 0;
     std::uint64_t pos_ = 0;
     bool gzip_ = false;
@@ -194,10 +234,16 @@ private:
 };
 
 /// Read-only view of a whole file: mmap where available (no anonymous zero-filled pages, no copy), else read
-/// into memory. Used for the compressed input of the libdeflate back end.
+/// into memory; or the caller's buffer itself. Used for the compressed input of the libdeflate back end.
 class mapped_file {
 public:
-    explicit mapped_file(const std::string& path) {
+    explicit mapped_file(const input_ref& in) {
+        if (in.in_memory()) {  // the caller's buffer, not copied
+            data_ = in.data;
+            size_ = in.size;
+            return;
+        }
+        const std::string& path = in.path;
 #ifdef CTSPINE_DETAIL_HAVE_MMAP
         int fd = ::open(path.c_str(), O_RDONLY);
         if (fd >= 0) {

@@ -545,6 +545,24 @@ inline bool starts_with_gzip_magic(const unsigned char* p, std::size_t n) noexce
 
 }  // namespace detail
 
+/// A NIfTI image held in memory: the bytes of a .nii or .nii.gz file, or of a .hdr(.gz) and its .img(.gz). The
+/// memory readers run the same code as the file readers (and are what the fuzz targets exercise); the buffers must
+/// outlive the call.
+struct nifti_memory {
+    const void* data = nullptr;          ///< the .nii / .nii.gz bytes, or the pair's header file
+    std::size_t size = 0;
+    const void* image = nullptr;         ///< the pair's image file; null for a single file
+    std::size_t image_size = 0;
+    std::string name = "<memory>";       ///< what error messages call it
+};
+
+namespace detail {
+inline input_ref memory_header_input(const nifti_memory& m) { return input_ref(m.data, m.size, m.name); }
+inline input_ref memory_data_input(const nifti_memory& m) {
+    return m.image ? input_ref(m.image, m.image_size, m.name + " (image)") : memory_header_input(m);
+}
+}  // namespace detail
+
 /// Read and resolve the header of a NIfTI file (.nii, .nii.gz, .hdr, .hdr.gz; an .img path reads its .hdr).
 inline nifti_header read_nifti_header(const std::string& path) {
     std::string hdr_path = path;
@@ -557,16 +575,20 @@ inline nifti_header read_nifti_header(const std::string& path) {
     return h;
 }
 
-/// Read one 3-D frame into a caller-supplied view whose dims must equal the file's first three extents.
-///
-/// Value conversion: floating T receives stored·scl_slope + scl_inter when `apply_scaling` and the file has
-/// scaling (nibabel semantics: slope 0 or non-finite = none). Integral T receives the stored values; a file with
-/// scaling then needs `apply_scaling = false` (errc::unsupported otherwise), and every value must fit T
-/// (errc::unsupported naming the value otherwise) — no silent wrap.
+/// The header of a NIfTI image in memory (a pair when `m.image` is set).
+inline nifti_header read_nifti_header(const nifti_memory& m) {
+    detail::byte_source src(detail::memory_header_input(m));
+    nifti_header h = detail::read_header_from(src, m.image != nullptr);
+    h.data_file = detail::memory_data_input(m).path;
+    return h;
+}
+
+namespace detail {
+/// read_nifti_into's work once the header is known: the voxels of `h` from data_in (a file or memory).
 template <class T>
-void read_nifti_into(const std::string& path, volume_view<T> out, const nifti_read_options& opt = {}) {
+void read_nifti_data(const nifti_header& h, const input_ref& data_in, volume_view<T> out, const nifti_read_options& opt) {
     static_assert(nifti_datatype_of<T>() != 0, "read_nifti: T must be a NIfTI scalar type");
-    nifti_header h = read_nifti_header(path);
+    const std::string& path = h.header_file;
     const std::string& data_path = h.data_file;
     if (out.dims() != h.dims())
         throw error(errc::shape_mismatch, detail::cat("nifti: destination is ", out.dims()[0], "x", out.dims()[1], "x", out.dims()[2],
@@ -586,7 +608,7 @@ void read_nifti_into(const std::string& path, volume_view<T> out, const nifti_re
     const std::uint64_t skip = static_cast<std::uint64_t>(h.vox_offset) + frame_bytes * static_cast<std::uint64_t>(opt.frame);
     const bool swap = h.big_endian != detail::host_is_big_endian();
 
-    detail::byte_source src(data_path);
+    detail::byte_source src(data_in);
     detail::check_data_fits(h, skip + frame_bytes, src.file_size(), src.is_gzip(), data_path);
     const bool direct = nifti_datatype_of<T>() == h.datatype && !swap && !scale;
 
@@ -598,7 +620,7 @@ void read_nifti_into(const std::string& path, volume_view<T> out, const nifti_re
     // Then a threaded copy / conversion pass.
     const std::uint64_t total = static_cast<std::uint64_t>(h.vox_offset) + frame_bytes * static_cast<std::uint64_t>(h.frames());
     if (src.is_gzip() && opt.use_libdeflate) {
-        detail::mapped_file comp(data_path);
+        detail::mapped_file comp(data_in);
         std::vector<detail::gzip_member_span> members;
         const bool indexed = detail::index_gzip_members(comp.data(), comp.size(), static_cast<std::size_t>(total), members);
         if (indexed && direct &&
@@ -680,10 +702,30 @@ void read_nifti_into(const std::string& path, volume_view<T> out, const nifti_re
     });
 }
 
-/// Read one 3-D frame of a NIfTI file as volume<T> (see read_nifti_into for the conversion rules).
+}  // namespace detail
+
+/// Read one 3-D frame into a caller-supplied view whose dims must equal the file's first three extents.
+///
+/// Value conversion: floating T receives stored·scl_slope + scl_inter when `apply_scaling` and the file has
+/// scaling (nibabel semantics: slope 0 or non-finite = none). Integral T receives the stored values; a file with
+/// scaling then needs `apply_scaling = false` (errc::unsupported otherwise), and every value must fit T
+/// (errc::unsupported naming the value otherwise) — no silent wrap.
 template <class T>
-volume<T> read_nifti(const std::string& path, const nifti_read_options& opt = {}) {
-    nifti_header h = read_nifti_header(path);
+void read_nifti_into(const std::string& path, volume_view<T> out, const nifti_read_options& opt = {}) {
+    const nifti_header h = read_nifti_header(path);
+    detail::read_nifti_data<T>(h, h.data_file, out, opt);
+}
+
+/// read_nifti_into for an image in memory.
+template <class T>
+void read_nifti_into(const nifti_memory& m, volume_view<T> out, const nifti_read_options& opt = {}) {
+    detail::read_nifti_data<T>(read_nifti_header(m), detail::memory_data_input(m), out, opt);
+}
+
+/// Read one 3-D frame of a NIfTI file as volume<T> (see read_nifti_into for the conversion rules).
+namespace detail {
+template <class T>
+volume<T> read_nifti_volume(const nifti_header& h, const input_ref& data_in, const nifti_read_options& opt) {
 #ifdef CTSPINE_HAVE_LIBDEFLATE
     // .nii.gz of one frame stored as T in native byte order, no scaling: libdeflate needs one contiguous output of
     // the exact size, header included, so the volume's buffer is allocated with room for the header in front of
@@ -696,7 +738,7 @@ volume<T> read_nifti(const std::string& path, const nifti_read_options& opt = {}
     const int elem = nifti_datatype_size(h.datatype);
     if (opt.use_libdeflate && opt.frame == 0 && h.frames() == 1 && sizeof(T) >= static_cast<std::size_t>(elem) &&
         !(std::is_integral_v<T> && scale)) {
-        detail::mapped_file comp(h.data_file);
+        detail::mapped_file comp(data_in);
         if (detail::starts_with_gzip_magic(comp.data(), comp.size())) {
             const index_t n = h.geom().voxel_count();
             const std::uint64_t frame_bytes = static_cast<std::uint64_t>(detail::checked_mul(n, static_cast<index_t>(elem)));
@@ -728,9 +770,28 @@ volume<T> read_nifti(const std::string& path, const nifti_read_options& opt = {}
         }
     }
 #endif
+    {  // refuse a header whose voxels the data could not hold before allocating them (read_nifti_data checks again)
+        byte_source src(data_in);
+        const std::uint64_t frame_bytes = static_cast<std::uint64_t>(checked_mul(h.geom().voxel_count(), nifti_datatype_size(h.datatype)));
+        check_data_fits(h, static_cast<std::uint64_t>(h.vox_offset) + frame_bytes * static_cast<std::uint64_t>(std::max<std::int64_t>(opt.frame, 0) + 1),
+                        src.file_size(), src.is_gzip(), h.data_file);
+    }
     volume<T> v(h.geom());
-    read_nifti_into<T>(path, v.view(), opt);
+    read_nifti_data<T>(h, data_in, v.view(), opt);
     return v;
+}
+}  // namespace detail
+
+template <class T>
+volume<T> read_nifti(const std::string& path, const nifti_read_options& opt = {}) {
+    const nifti_header h = read_nifti_header(path);
+    return detail::read_nifti_volume<T>(h, h.data_file, opt);
+}
+
+/// read_nifti for an image in memory (see nifti_memory).
+template <class T>
+volume<T> read_nifti(const nifti_memory& m, const nifti_read_options& opt = {}) {
+    return detail::read_nifti_volume<T>(read_nifti_header(m), detail::memory_data_input(m), opt);
 }
 
 /// Write `frames` volumes of T on the 3-D grid `g`, one after another, as NIfTI-1 (dim[0] = 3 for one frame, else 4
