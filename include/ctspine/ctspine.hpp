@@ -8,6 +8,7 @@
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/geometry.hpp"
 #include "ctspine/core/half.hpp"
+#include "ctspine/core/numpy_sum.hpp"
 #include "ctspine/core/orientation.hpp"
 #include "ctspine/core/parallel.hpp"
 #include "ctspine/core/progress.hpp"

@@ -19,6 +19,7 @@
 #include <limits>
 #include <vector>
 
+#include "ctspine/core/numpy_sum.hpp"
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/volume.hpp"
 #include "ctspine/evaluate/distance_transform.hpp"
@@ -42,30 +43,6 @@ struct surface_distance_metrics {
 };
 
 namespace detail {
-
-/// numpy's pairwise summation of a contiguous float64 array (numpy/core/src/umath/loops_utils.h.src
-/// pairwise_sum: a plain loop below 8 elements, 8 accumulators up to 128, recursion at a split rounded down to a
-/// multiple of 8), so means and sums agree with np.sum / np.mean to the last bit.
-inline double numpy_pairwise_sum(const double* a, std::size_t n) {
-    if (n < 8) {
-        double res = 0.;
-        for (std::size_t i = 0; i < n; ++i) res += a[i];
-        return res;
-    }
-    if (n <= 128) {
-        double r[8];
-        for (int k = 0; k < 8; ++k) r[k] = a[k];
-        std::size_t i;
-        for (i = 8; i < n - (n % 8); i += 8)
-            for (int k = 0; k < 8; ++k) r[k] += a[i + static_cast<std::size_t>(k)];
-        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; ++i) res += a[i];
-        return res;
-    }
-    std::size_t n2 = n / 2;
-    n2 -= n2 % 8;
-    return numpy_pairwise_sum(a, n2) + numpy_pairwise_sum(a + n2, n - n2);
-}
 
 /// np.mean of a float64 vector (NaN when empty).
 inline double numpy_mean(const std::vector<double>& v) {

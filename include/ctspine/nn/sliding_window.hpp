@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "ctspine/core/numpy_sum.hpp"
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/half.hpp"
 #include "ctspine/core/parallel.hpp"
@@ -54,35 +55,12 @@ inline std::vector<index_t> compute_steps_for_sliding_window(index_t size, index
 
 namespace detail {
 
-/// NumPy's pairwise summation of a contiguous float64 array (numpy/_core/src/umath/loops_utils.h.src,
-/// pairwise_sum, PW_BLOCKSIZE 128), started from the add identity 0 as `ndarray.sum()` does.
-inline double numpy_pairwise_sum(const double* a, std::size_t n) {
-    if (n < 8) {
-        double r = 0.0;
-        for (std::size_t i = 0; i < n; ++i) r += a[i];
-        return r;
-    }
-    if (n <= 128) {
-        double r[8];
-        for (int j = 0; j < 8; ++j) r[j] = a[j];
-        std::size_t i = 8;
-        for (; i < n - (n % 8); i += 8)
-            for (int j = 0; j < 8; ++j) r[j] += a[i + static_cast<std::size_t>(j)];
-        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; ++i) res += a[i];
-        return res;
-    }
-    std::size_t n2 = n / 2;
-    n2 -= n2 % 8;
-    return numpy_pairwise_sum(a, n2) + numpy_pairwise_sum(a + n2, n - n2);
-}
-
 /// scipy.ndimage._gaussian_kernel1d(sigma, 0, radius): exp(−0.5/σ²·x²) / Σ, x = −r..r, float64.
 inline std::vector<double> gaussian_kernel1d(double sigma, index_t radius) {
     std::vector<double> phi(static_cast<size_t>(2 * radius + 1));
     const double k = -0.5 / (sigma * sigma);
     for (index_t x = -radius; x <= radius; ++x) phi[static_cast<size_t>(x + radius)] = std::exp(k * static_cast<double>(x * x));
-    const double s = 0.0 + numpy_pairwise_sum(phi.data(), phi.size());
+    const double s = 0.0 + ctspine::detail::numpy_pairwise_sum(phi.data(), phi.size());
     for (double& v : phi) v = v / s;
     return phi;
 }
