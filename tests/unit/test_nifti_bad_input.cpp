@@ -2,6 +2,7 @@
 // ctspine::error — never a crash, hang or huge allocation. Runs under ASan+UBSan in CI.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -95,6 +96,22 @@ TEST_CASE("error codes say what is wrong") {
     CHECK_THROWS_AS(read_nifti<float>("/nonexistent/file.nii"), ctspine::error);
 }
 
+namespace {
+std::vector<unsigned char> gzip_bytes(const std::vector<unsigned char>& f) {
+    std::vector<unsigned char> gz(compressBound(uLong(f.size())) + 32);
+    z_stream zs{};
+    REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    zs.next_in = const_cast<unsigned char*>(f.data());
+    zs.avail_in = uInt(f.size());
+    zs.next_out = gz.data();
+    zs.avail_out = uInt(gz.size());
+    REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+    gz.resize(zs.total_out);
+    deflateEnd(&zs);
+    return gz;
+}
+}  // namespace
+
 TEST_CASE("a header claiming more voxels than its data can hold is refused before anything is allocated") {
     // A valid NIfTI-1 header (nifti1.h offsets) claiming 4000 x 4000 x 1000 float32 = 64 GB, followed by 16 bytes:
     // the read must stop at the size check (errc::truncated for a plain file, size_limit for gzip: deflate expands at
@@ -128,17 +145,7 @@ TEST_CASE("a header claiming more voxels than its data can hold is refused befor
         }
     }
     // the same claim in a 1 KB gzip stream
-    uLongf zn = compressBound(uLong(f.size())) + 32;
-    std::vector<unsigned char> gz(zn);
-    z_stream zs{};
-    REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    zs.next_in = f.data();
-    zs.avail_in = uInt(f.size());
-    zs.next_out = gz.data();
-    zs.avail_out = uInt(gz.size());
-    REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
-    gz.resize(zs.total_out);
-    deflateEnd(&zs);
+    const std::vector<unsigned char> gz = gzip_bytes(f);
     m.data = gz.data();
     m.size = gz.size();
     for (bool libdeflate : {true, false}) {
@@ -151,4 +158,36 @@ TEST_CASE("a header claiming more voxels than its data can hold is refused befor
             CHECK(e.code() == errc::size_limit);
         }
     }
+}
+
+TEST_CASE("a gzipped .hdr with header extensions keeps what is there, without sizing its buffer to the 64 MiB cap") {
+    // fuzz_nifti found a .hdr.gz whose extender announced extensions taking 13 s: the reader sized its buffer to the
+    // cap (64 MiB, zero-filled) before reading the few bytes present.
+    std::vector<unsigned char> hdr(348 + 4 + 100, 0);
+    auto put16 = [&](std::size_t o, std::int16_t x) { std::memcpy(hdr.data() + o, &x, 2); };
+    std::int32_t sz = 348;
+    std::memcpy(hdr.data(), &sz, 4);
+    put16(40, 3);
+    put16(42, 2);
+    put16(44, 2);
+    put16(46, 2);
+    put16(70, 2);  // uint8
+    put16(72, 8);
+    float one = 1.f;
+    for (int i = 0; i < 4; ++i) std::memcpy(hdr.data() + 76 + 4 * i, &one, 4);
+    std::memcpy(hdr.data() + 344, "ni1\0", 4);
+    hdr[348] = 1;  // extender: extensions follow
+    for (std::size_t i = 352; i < hdr.size(); ++i) hdr[i] = static_cast<unsigned char>(i);
+    const std::vector<unsigned char> gz = gzip_bytes(hdr), img(8, 7);
+    nifti_memory m;
+    m.data = gz.data();
+    m.size = gz.size();
+    m.image = img.data();
+    m.image_size = img.size();
+    const nifti_header h = read_nifti_header(m);
+    CHECK(h.extensions.size() == 100);
+    CHECK(h.extensions.capacity() < (std::size_t(1) << 20));
+    CHECK(static_cast<unsigned char>(h.extensions[0]) == 352 % 256);
+    const auto v = read_nifti<std::uint8_t>(m);
+    CHECK(std::all_of(v.begin(), v.end(), [](std::uint8_t x) { return x == 7; }));
 }

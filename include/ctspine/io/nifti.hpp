@@ -413,8 +413,16 @@ inline nifti_header read_header_from(byte_source& src, bool pair) {
                                        : ext_end - hsize - 4;
             if (limit > (1u << 26)) limit = 1u << 26;  // 64 MiB cap on kept extension bytes
             if (!src.is_gzip()) limit = std::min<std::uint64_t>(limit, src.file_size());
-            h.extensions.resize(static_cast<std::size_t>(limit));
-            std::size_t n = src.read_some(h.extensions.data(), h.extensions.size());
+            // Grown as the bytes arrive, never sized to the cap up front: a gzipped .hdr does not say how long it
+            // is, and a few bytes must not cost a 64 MiB allocation (found by fuzz_nifti).
+            std::size_t n = 0;
+            while (n < limit) {
+                const std::size_t step = static_cast<std::size_t>(std::min<std::uint64_t>(limit - n, std::max<std::size_t>(n, 1 << 16)));
+                h.extensions.resize(n + step);
+                const std::size_t got = src.read_some(h.extensions.data() + n, step);
+                n += got;
+                if (got < step) break;
+            }
             h.extensions.resize(n);
             if (!pair && n < limit) throw error(errc::truncated, "nifti: file ends inside the header extensions", src.path(), "extension");
         }
