@@ -1,7 +1,7 @@
 // ctspine model-info MODEL_DIR [--folds F...] [--checkpoint NAME]
 #include <iostream>
 
-#include <ctspine/io/nnunet_model.hpp>
+#include <ctspine/model/nnunet_model.hpp>
 
 #include "cli.hpp"
 

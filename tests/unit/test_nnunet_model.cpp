@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "ctspine/io/nnunet_model.hpp"
+#include "ctspine/model/nnunet_model.hpp"
 #include "test_support.hpp"
 
 using namespace ctspine;

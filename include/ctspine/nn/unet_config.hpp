@@ -1,5 +1,5 @@
 // ctspine — the description of an nnU-Net 3-D network (what plans.json's arch_kwargs say), shared by the
-// engine (nn/unet.hpp) and the model loader (io/nnunet_model.hpp).
+// engine (nn/unet.hpp) and the model loader (model/nnunet_model.hpp).
 #pragma once
 #include <array>
 #include <string>

@@ -21,7 +21,7 @@
 #include "ctspine/core/volume.hpp"
 #include "ctspine/imgproc/intensity.hpp"
 #include "ctspine/imgproc/nnunet_resample.hpp"
-#include "ctspine/io/nnunet_model.hpp"
+#include "ctspine/model/nnunet_model.hpp"
 #include "ctspine/nn/sliding_window.hpp"
 #include "ctspine/pipeline/probabilities.hpp"
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "ctspine/io/nnunet_plans.hpp"
-#include "ctspine/io/torch_checkpoint.hpp"
+#include "ctspine/model/nnunet_plans.hpp"
+#include "ctspine/model/torch_checkpoint.hpp"
 #include "ctspine/nn/unet.hpp"
 
 namespace ctspine {
