@@ -38,6 +38,7 @@
 #if defined(CTSPINE_HAVE_NLOHMANN_JSON) || __has_include(<nlohmann/json.hpp>)
 #include "ctspine/model/nnunet_model.hpp"
 #include "ctspine/model/nnunet_plans.hpp"
+#include "ctspine/model/nnunet_v1.hpp"
 #include "ctspine/pipeline/probabilities.hpp"
 #include "ctspine/pipeline/segment.hpp"
 #include "ctspine/pipeline/vertebra_classes.hpp"

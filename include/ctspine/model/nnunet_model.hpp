@@ -7,7 +7,11 @@
 // (utilities/file_path_utilities.py auto_detect_available_folds). If none is found, fold_all is used when present
 // (a convenience nnU-Net does not have). Supported: 3-D non-cascade configurations (3d_fullres, 3d_lowres);
 // 2-D configurations and cascade stages (previous_stage set) are refused with errc::unsupported.
-// nnU-Net v1 folders (model_final_checkpoint.model + .pkl plans) are detected and refused with errc::unsupported.
+// nnU-Net v1 folders (plans.pkl, fold_N/ or all/ with model_final_checkpoint.model + .model.pkl) are loaded as v1
+// loads them (nnunet-v1-spec.md §1.1, nnunet/training/model_restore.py load_model_and_checkpoint_files): plans and
+// stage from the first fold's .model.pkl, default folds = every fold* folder holding the checkpoint (never `all`;
+// `all` if there is none, a convenience), Generic_UNet weights from checkpoint['state_dict'], mirroring axes (0, 1, 2)
+// (default_3D_augmentation_params). format_version() tells which nnU-Net wrote the folder.
 #pragma once
 #include <algorithm>
 #include <filesystem>
@@ -16,14 +20,17 @@
 #include <vector>
 
 #include "ctspine/model/nnunet_plans.hpp"
+#include "ctspine/model/nnunet_v1.hpp"
 #include "ctspine/model/torch_checkpoint.hpp"
 #include "ctspine/nn/unet.hpp"
 
 namespace ctspine {
 
 struct model_load_options {
-    std::vector<int> folds;                             ///< empty = all found; -1 = fold_all
-    std::string checkpoint_name = "checkpoint_final.pth";  ///< or "checkpoint_best.pth"
+    std::vector<int> folds;                             ///< empty = all found; -1 = fold_all (v1: all)
+    /// or "checkpoint_best.pth". v1 folders: the default means model_final_checkpoint.model, "checkpoint_best.pth"
+    /// means model_best.model; any other name is used as given ("model_best" or "model_best.model").
+    std::string checkpoint_name = "checkpoint_final.pth";
     checkpoint_limits limits{};
 };
 
@@ -41,14 +48,13 @@ public:
         if (!has_plans) {
             bool v1 = fs::exists(dir / "plans.pkl", ec);
             for (auto& e : fs::directory_iterator(dir, ec))
-                if (fs::exists(e.path() / "model_final_checkpoint.model", ec)) v1 = true;
-            if (v1)
-                throw error(errc::unsupported,
-                            "model: this is an nnU-Net v1 model folder (plans.pkl / model_final_checkpoint.model); v1 "
-                            "models are not supported yet (their plans are a pickle of numpy arrays and the network uses "
-                            "Generic_UNet key names) — convert it with nnUNetv2_convert_old_nnUNet_dataset and retrain, or "
-                            "use a v2 model", folder);
-            throw error(errc::model_format, "model: no plans.json", folder, "plans.json");
+                if (fs::exists(e.path() / "model_final_checkpoint.model", ec) || fs::exists(e.path() / "model_best.model", ec))
+                    v1 = true;
+            if (v1) {
+                m.load_v1(opt);
+                return m;
+            }
+            throw error(errc::model_format, "model: no plans.json (nnU-Net v2) or plans.pkl (nnU-Net v1)", folder, "plans.json");
         }
         m.plans_ = read_nnunet_plans((dir / "plans.json").string());
         m.dataset_ = read_nnunet_dataset((dir / "dataset.json").string());
@@ -94,6 +100,11 @@ public:
     const std::optional<std::vector<int>>& mirror_axes() const noexcept { return mirror_axes_; }
     const std::vector<nn::unet>& networks() const noexcept { return networks_; }
     const std::string& trainer_name() const noexcept { return trainer_; }
+    /// 2 = nnU-Net v2 folder (plans.json), 1 = nnU-Net v1 folder (plans.pkl, .model.pkl).
+    int format_version() const noexcept { return version_; }
+    /// v1 folders only: the plans as read from the first fold's .model.pkl, and the stage used.
+    const std::optional<nnunet_v1_plans>& v1_plans() const noexcept { return v1_plans_; }
+    int v1_stage() const noexcept { return v1_stage_; }
 
 private:
     void init_from_checkpoint(const torch_checkpoint& c) {
@@ -130,6 +141,90 @@ private:
         config_.network.num_classes = dataset_.num_segmentation_heads();
     }
 
+    static std::string v1_checkpoint_file(const std::string& name) {
+        if (name == "checkpoint_final.pth") return "model_final_checkpoint.model";
+        if (name == "checkpoint_best.pth") return "model_best.model";
+        if (name.size() >= 6 && name.compare(name.size() - 6, 6, ".model") == 0) return name;
+        return name + ".model";
+    }
+    void load_v1(const model_load_options& opt) {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        const fs::path dir(folder_);
+        const std::string ckname = v1_checkpoint_file(opt.checkpoint_name);
+        version_ = 1;
+        std::vector<int> folds = opt.folds;
+        if (folds.empty()) {  // subfolders(folder, prefix="fold") — only those that hold the checkpoint
+            for (auto& e : fs::directory_iterator(dir, ec)) {
+                const std::string n = e.path().filename().string();
+                if (n.rfind("fold_", 0) != 0) continue;
+                const std::string num = n.substr(5);
+                if (num.empty() || num.size() > 6 || !std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                    continue;
+                if (fs::exists(e.path() / ckname, ec)) folds.push_back(std::stoi(num));
+            }
+            std::sort(folds.begin(), folds.end());
+            if (folds.empty() && fs::exists(dir / "all" / ckname, ec)) folds.push_back(-1);
+            if (folds.empty()) throw error(errc::model_format, "model: no fold_*/" + ckname + " or all/" + ckname + " found", folder_);
+        }
+        folds_ = folds;
+        for (std::size_t k = 0; k < folds.size(); ++k) {
+            const fs::path fd = dir / (folds[k] < 0 ? std::string("all") : "fold_" + std::to_string(folds[k]));
+            const fs::path ck = fd / ckname;
+            if (!fs::exists(ck, ec)) throw error(errc::io, "model: checkpoint not found", ck.string());
+            if (k == 0) {
+                v1_pickle_limits pl;
+                pl.pickle = opt.limits.pickle;
+                nnunet_v1_info info = read_nnunet_v1_info(ck.string() + ".pkl", pl);
+                trainer_ = info.trainer_name;
+                const nnunet_v1_stage& st = nnunet_v1_select_stage(info.plans, info.stage, ck.string() + ".pkl");
+                v1_stage_ = info.stage ? *info.stage : info.plans.stages.begin()->first;
+                init_from_v1_plans(info.plans, st);
+                v1_plans_ = std::move(info.plans);
+            }
+            torch_checkpoint c = read_torch_checkpoint(ck.string(), opt.limits);
+            try {
+                nn::state_dict sd = nnunet_v1_engine_weights(network_weights(c, "state_dict"), v1_plans_->conv_per_stage,
+                                                             static_cast<int>(config_.network.strides.size()) - 1);
+                networks_.emplace_back(config_.network, sd);
+            } catch (const error& e) {
+                throw error(e.code(), std::string(e.what()) + " (checkpoint " + ck.string() + ")", {}, e.field(), e.value());
+            }
+        }
+    }
+    void init_from_v1_plans(const nnunet_v1_plans& p, const nnunet_v1_stage& st) {
+        // The v2-shaped descriptions are filled so that callers (model-info, memory estimates) see one interface;
+        // the v1-specific numerics (normalisation 'CT' with 'sd', export rules) stay in v1_plans().
+        plans_ = nnunet_plans{};
+        plans_.plans_name = "nnU-Net v1 plans";
+        plans_.transpose_forward = p.transpose_forward;
+        plans_.transpose_backward = p.transpose_backward;
+        for (std::size_t c = 0; c < p.intensity.size(); ++c) {
+            nnunet_intensity_properties ip;
+            ip.mean = p.intensity[c].mean;
+            ip.std = p.intensity[c].sd;
+            ip.percentile_00_5 = p.intensity[c].percentile_00_5;
+            ip.percentile_99_5 = p.intensity[c].percentile_99_5;
+            plans_.foreground_intensity_properties.push_back(ip);
+        }
+        config_ = nnunet_configuration{};
+        config_.name = "3d_fullres";
+        config_.dimensions = 3;
+        config_.patch_size = st.patch_size;
+        config_.spacing = st.current_spacing;
+        config_.normalization_schemes = p.normalization_schemes;
+        config_.use_mask_for_norm = p.use_mask_for_norm;
+        config_.network_class_name = "nnunet.network_architecture.generic_UNet.Generic_UNet";
+        config_.network = nnunet_v1_unet_config(p, st);
+        dataset_ = nnunet_dataset{};
+        for (int c = 0; c < p.num_modalities; ++c) dataset_.channel_names.push_back(c == 0 && p.normalization_schemes[0] == "CT" ? "CT" : std::to_string(c));
+        dataset_.labels.push_back({"background", {0}});
+        for (int c = 1; c <= p.num_classes; ++c) dataset_.labels.push_back({std::to_string(c), {c}});
+        mirror_axes_ = std::vector<int>{0, 1, 2};
+    }
+
+    int version_ = 2, v1_stage_ = 0;
+    std::optional<nnunet_v1_plans> v1_plans_;
     std::string folder_, trainer_;
     nnunet_plans plans_;
     nnunet_configuration config_;

@@ -435,6 +435,11 @@ private:
 
 private:
     void check_supported() const {
+        if (model_.format_version() == 1)
+            throw error(errc::unsupported,
+                        "segment: nnU-Net v1 model folders load (model-info, forward) but v1 prediction (v1 preprocessing "
+                        "order, softmax aggregation, probability-space export, postprocessing.json) is not implemented yet",
+                        model_.folder());
         const auto& cfg = model_.configuration();
         if (cfg.normalization_schemes.size() != 1)
             throw error(errc::unsupported, "segment: only single-channel (CT) models are supported", model_.folder());

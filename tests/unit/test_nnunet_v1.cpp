@@ -1,0 +1,246 @@
+// nnU-Net v1 model folders (issue 14): plans.pkl / .model.pkl through the restricted pickle VM, Generic_UNet mapped onto
+// the engine, and the forward pass against torch. Fixtures: tests/reference/make_v1_model_fixtures.py (v1's exact file
+// formats, a Generic_UNet re-statement whose state_dict and output were checked against nnU-Net v1.7.1's own
+// generic_UNet.py during development). Plans values below are the constants written by that script.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "ctspine/model/nnunet_model.hpp"
+#include "ctspine/model/nnunet_v1.hpp"
+#include "test_support.hpp"
+
+using namespace ctspine;
+using ctspine_test::repo_data;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<float> read_all_f32(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    REQUIRE(f);
+    f.seekg(0, std::ios::end);
+    std::vector<float> v(static_cast<size_t>(f.tellg()) / 4);
+    f.seekg(0);
+    f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+    return v;
+}
+
+std::string read_bytes(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    REQUIRE(f);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+errc parse_code(const std::string& bytes, const pickle_limits& lim = {}) {
+    try {
+        auto t = parse_pickle(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), lim, "mem");
+        detail::parse_v1_plans(t, t.root, "mem");
+    } catch (const ctspine::error& e) {
+        return e.code();
+    }
+    FAIL("no error");
+    return errc::io;
+}
+
+void check_forward(const nnunet_model& m, std::size_t net, const std::string& fold_dir) {
+    const fs::path dir = repo_data("model_v1/tiny");
+    nn::tensor x({1, 4, 8, 12});
+    const auto xin = read_all_f32(dir / (fold_dir + "_input.f32"));
+    REQUIRE(xin.size() == static_cast<size_t>(x.size()));
+    std::copy(xin.begin(), xin.end(), x.data());
+    const auto ref = read_all_f32(dir / (fold_dir + "_output.f32"));
+    for (int threads : {1, 2}) {
+        nn::tensor y = m.networks().at(net).forward(x, threads);
+        CHECK(y.shape() == nn::shape4{3, 4, 8, 12});
+        REQUIRE(static_cast<size_t>(y.size()) == ref.size());
+        float mx = 0, err = 0;
+        for (size_t i = 0; i < ref.size(); ++i) {
+            mx = std::max(mx, std::abs(ref[i]));
+            err = std::max(err, std::abs(ref[i] - y.data()[i]));
+        }
+        CAPTURE(threads);
+        CAPTURE(fold_dir);
+        CHECK(mx > 0.1f);
+        CHECK(err <= 1e-4f * mx);
+    }
+}
+
+// protocol-2 pickle pieces, written from CPython's Lib/pickletools.py opcode table
+std::string glob(const std::string& mod, const std::string& name) { return "c" + mod + "\n" + name + "\n"; }
+std::string bint(std::uint32_t v) {
+    return std::string("J") + char(v & 0xff) + char((v >> 8) & 0xff) + char((v >> 16) & 0xff) + char((v >> 24) & 0xff);
+}
+std::string sbytes(const std::string& b) { return "C" + std::string(1, char(b.size())) + b; }  // SHORT_BINBYTES (< 256)
+std::string ustr(const std::string& s) { return std::string("\x8c") + char(s.size()) + s; }      // SHORT_BINUNICODE
+/// numpy array as numpy pickles it: _reconstruct(ndarray, (0,), b'b') REDUCE; BUILD (1, shape, dtype, False, raw)
+std::string ndarray(const std::string& shape_ops, const std::string& code, const std::string& raw) {
+    return glob("numpy.core.multiarray", "_reconstruct") + glob("numpy", "ndarray") + std::string("K\0\x85", 3) + sbytes("b") + "\x87R" +
+           "(K\x01" + shape_ops + glob("numpy", "dtype") + ustr(code) + "\x89\x88\x87R" + "(K\x03" + ustr("<") +
+           "NNN" + bint(0xffffffffu) + bint(0xffffffffu) + std::string("K\0tb", 4) + "\x89" + raw + "tb";
+}
+std::string f8s(std::initializer_list<double> v) {
+    std::string s;
+    for (double d : v) s.append(reinterpret_cast<const char*>(&d), 8);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("v1 model: plans, stage, Generic_UNet mapping from a fold_0 / all folder") {
+    const fs::path dir = repo_data("model_v1/tiny");
+    for (int fold : {0, -1}) {
+        model_load_options o;
+        o.folds = {fold};
+        auto m = nnunet_model::load(dir.string(), o);
+        CAPTURE(fold);
+        CHECK(m.format_version() == 1);
+        CHECK(m.trainer_name() == "nnUNetTrainerV2");
+        REQUIRE(m.v1_plans());
+        const auto& p = *m.v1_plans();
+        CHECK(p.num_classes == 2);
+        CHECK(p.num_modalities == 1);
+        CHECK(p.base_num_features == 2);
+        CHECK(p.conv_per_stage == 2);
+        CHECK(p.normalization_schemes == std::vector<std::string>{"CT"});
+        CHECK(p.transpose_forward == std::array<int, 3>{0, 1, 2});
+        REQUIRE(p.intensity.size() == 1);
+        CHECK(p.intensity[0].mean == 250.53125);        // np.float32 scalar
+        CHECK(p.intensity[0].sd == 190.25);
+        CHECK(p.intensity[0].percentile_00_5 == -80.0);  // np.float64 scalar
+        CHECK(p.intensity[0].percentile_99_5 == 1300.0);
+        CHECK(p.all_classes == std::vector<int>{1, 2});
+        CHECK(m.v1_stage() == 0);
+        const auto& c = m.configuration();
+        CHECK(c.patch_size == std::array<int, 3>{8, 16, 16});   // int64 ndarray
+        CHECK(c.spacing == std::array<double, 3>{3.0, 0.8, 0.8});  // float64 ndarray
+        const auto& n = c.network;
+        CHECK(n.features_per_stage == std::vector<int>{2, 4, 8});
+        CHECK(n.kernel_sizes == std::vector<std::array<int, 3>>{{1, 3, 3}, {3, 3, 3}, {3, 3, 3}});
+        CHECK(n.strides == std::vector<std::array<int, 3>>{{1, 1, 1}, {1, 2, 2}, {2, 2, 2}});
+        // decoder stage u uses conv_kernel_sizes[-(u+1)]: stage 1 (full resolution) gets 3x3x3, not stage 0's 1x3x3
+        CHECK(n.decoder_kernel_sizes == std::vector<std::array<int, 3>>{{3, 3, 3}, {3, 3, 3}});
+        CHECK(n.num_classes == 3);
+        CHECK_FALSE(n.transpconv_bias);
+        CHECK_FALSE(n.seg_head_bias);
+        REQUIRE(m.mirror_axes());
+        CHECK(*m.mirror_axes() == std::vector<int>{0, 1, 2});
+        CHECK(m.folds() == std::vector<int>{fold});
+        REQUIRE(m.networks().size() == 1);
+        check_forward(m, 0, fold < 0 ? "all" : "fold_0");
+    }
+    // plans.pkl (the plans dict itself) reads the same
+    const auto pp = read_nnunet_v1_plans((dir / "plans.pkl").string());
+    CHECK(pp.stages.size() == 1);
+    CHECK(pp.stages.at(0).pool_op_kernel_sizes == std::vector<std::array<int, 3>>{{1, 2, 2}, {2, 2, 2}});
+}
+
+TEST_CASE("v1 model: default folds = fold_* with the checkpoint (empty fold dirs ignored), `all` as fallback, model_best") {
+    const fs::path src = repo_data("model_v1/tiny");
+    const fs::path tmp = fs::temp_directory_path() / "ctspine_v1_folds";
+    fs::remove_all(tmp);
+    fs::create_directories(tmp);
+    fs::copy(src, tmp, fs::copy_options::recursive);
+    fs::create_directories(tmp / "fold_3");  // v1's load_model_and_checkpoint_files leaves an empty fold_0 like this
+    auto m = nnunet_model::load(tmp.string());
+    CHECK(m.folds() == std::vector<int>{0});
+    fs::remove_all(tmp / "fold_0");
+    auto a = nnunet_model::load(tmp.string());
+    CHECK(a.folds() == std::vector<int>{-1});
+    // model_best: same formats under another name
+    fs::rename(tmp / "all" / "model_final_checkpoint.model", tmp / "all" / "model_best.model");
+    fs::rename(tmp / "all" / "model_final_checkpoint.model.pkl", tmp / "all" / "model_best.model.pkl");
+    model_load_options o;
+    o.checkpoint_name = "checkpoint_best.pth";
+    auto b = nnunet_model::load(tmp.string(), o);
+    CHECK(b.folds() == std::vector<int>{-1});
+    check_forward(b, 0, "all");
+    o.checkpoint_name = "model_best";
+    CHECK(nnunet_model::load(tmp.string(), o).networks().size() == 1);
+    CHECK_THROWS_AS(nnunet_model::load(tmp.string()), ctspine::error);  // no model_final_checkpoint anywhere now
+    fs::remove_all(tmp);
+}
+
+TEST_CASE("v1 model: Generic_UNet sizes and key names (hand-derived from generic_UNet.py)") {
+    nnunet_v1_plans p;
+    p.num_classes = 25;
+    p.num_modalities = 1;
+    p.base_num_features = 32;
+    p.conv_per_stage = 2;
+    nnunet_v1_stage st;
+    st.pool_op_kernel_sizes = {{1, 2, 2}, {2, 2, 2}, {2, 2, 2}, {2, 2, 2}, {2, 2, 2}};
+    st.conv_kernel_sizes = {{1, 3, 3}, {3, 3, 3}, {3, 3, 3}, {3, 3, 3}, {3, 3, 3}, {3, 3, 3}};
+    const auto c = nnunet_v1_unet_config(p, st);
+    CHECK(c.features_per_stage == std::vector<int>{32, 64, 128, 256, 320, 320});  // the 320 cap
+    CHECK(c.num_classes == 26);
+    CHECK(c.n_conv_per_stage == std::vector<int>(6, 2));
+    CHECK(c.n_conv_per_stage_decoder == std::vector<int>(5, 2));
+    CHECK(c.decoder_kernel_sizes.back() == std::array<int, 3>{3, 3, 3});
+    CHECK(nnunet_v1_engine_key("conv_blocks_context.0.blocks.1.instnorm.weight", 2, 5) == "encoder.stages.0.0.convs.1.norm.weight");
+    CHECK(nnunet_v1_engine_key("conv_blocks_context.5.0.blocks.0.conv.weight", 2, 5) == "encoder.stages.5.0.convs.0.conv.weight");
+    CHECK(nnunet_v1_engine_key("conv_blocks_context.5.1.blocks.0.instnorm.bias", 2, 5) == "encoder.stages.5.0.convs.1.norm.bias");
+    CHECK(nnunet_v1_engine_key("conv_blocks_context.5.1.blocks.0.instnorm.bias", 3, 5) == "encoder.stages.5.0.convs.2.norm.bias");
+    CHECK(nnunet_v1_engine_key("conv_blocks_localization.4.0.blocks.0.conv.bias", 2, 5) == "decoder.stages.4.convs.0.conv.bias");
+    CHECK(nnunet_v1_engine_key("conv_blocks_localization.4.1.blocks.0.conv.bias", 2, 5) == "decoder.stages.4.convs.1.conv.bias");
+    CHECK(nnunet_v1_engine_key("tu.3.weight", 2, 5) == "decoder.transpconvs.3.weight");
+    CHECK(nnunet_v1_engine_key("seg_outputs.4.weight", 2, 5) == "decoder.seg_layers.4.weight");
+    CHECK(nnunet_v1_engine_key("seg_outputs.4.bias", 2, 5) == "seg_outputs.4.bias");  // unknown: kept, engine refuses
+    CHECK(nnunet_v1_engine_key("conv_blocks_localization.1.1.blocks.1.conv.bias", 2, 5) == "conv_blocks_localization.1.1.blocks.1.conv.bias");
+}
+
+TEST_CASE("v1 pickles: numpy arrays decode, hostile plans give ctspine::error") {
+    // a well-formed float64 array (3,) inside a list
+    {
+        const std::string pk = std::string("\x80\x02") + "]" + ndarray(bint(3) + "\x85", "f8", sbytes(f8s({1.5, -2.25, 1e300}))) +
+                               "a.";
+        auto t = parse_pickle(reinterpret_cast<const std::uint8_t*>(pk.data()), pk.size());
+        const auto& arr = t.at(t.at(t.root).items.at(0));
+        REQUIRE(arr.kind == pickle_kind::list);
+        REQUIRE(arr.items.size() == 3);
+        CHECK(t.at(arr.items[0]).f == 1.5);
+        CHECK(t.at(arr.items[1]).f == -2.25);
+        CHECK(t.at(arr.items[2]).f == 1e300);
+    }
+    // huge array: a billion elements claimed → size_limit before anything is allocated
+    CHECK(parse_code(std::string("\x80\x02") + ndarray(bint(1000000000u) + "\x85", "f8", sbytes("")) + ".") == errc::size_limit);
+    CHECK(parse_code(std::string("\x80\x02") + ndarray(bint(65536) + bint(65536) + "\x86", "f8", sbytes("")) + ".") == errc::size_limit);
+    // data shorter than the shape says
+    CHECK(parse_code(std::string("\x80\x02") + ndarray(bint(3) + "\x85", "f8", sbytes(f8s({1.0}))) + ".") == errc::shape_mismatch);
+    // an object dtype
+    CHECK(parse_code(std::string("\x80\x02") + ndarray(bint(1) + "\x85", "O8", sbytes(f8s({1.0}))) + ".") == errc::unsupported);
+    // unknown global (os.system) is refused, nothing is called
+    CHECK(parse_code(std::string("\x80\x02") + glob("os", "system") + ustr("ls") + "\x85R.") == errc::unsupported);
+    CHECK(parse_code(std::string("\x80\x02") + glob("numpy", "load") + ustr("x") + "\x85R.") == errc::unsupported);
+    // deep nesting: two million MARKs / nested empty lists
+    CHECK(parse_code(std::string("\x80\x02") + std::string(2000000, '(') + ".") == errc::size_limit);
+    CHECK(parse_code(std::string("\x80\x02") + std::string(2000000, ']') + ".") == errc::size_limit);
+    // a valid pickle that is not a plans dict
+    CHECK(parse_code(std::string("\x80\x02]."), {}) == errc::model_format);
+    // truncations of the real .model.pkl and plans.pkl: every prefix must fail cleanly
+    for (const char* f : {"model_v1/tiny/all/model_final_checkpoint.model.pkl", "model_v1/tiny/plans.pkl"}) {
+        const std::string full = read_bytes(repo_data(f));
+        int errors = 0;
+        for (std::size_t n = 0; n < full.size(); n += 7) {
+            try {
+                auto t = parse_pickle(reinterpret_cast<const std::uint8_t*>(full.data()), n, {}, f);
+                (void)t;
+            } catch (const ctspine::error&) {
+                ++errors;
+            }
+        }
+        CHECK(errors == static_cast<int>((full.size() + 6) / 7));
+    }
+    // a plans file over the size cap
+    v1_pickle_limits lim;
+    lim.max_file_bytes = 100;
+    CHECK_THROWS_AS(read_nnunet_v1_plans(repo_data("model_v1/tiny/plans.pkl").string(), lim), ctspine::error);
+    // plans with a stage that does not exist
+    nnunet_v1_plans p;
+    p.stages[0] = {};
+    CHECK_THROWS_AS(nnunet_v1_select_stage(p, 1), ctspine::error);
+    p.stages[1] = {};
+    CHECK_THROWS_AS(nnunet_v1_select_stage(p, std::nullopt), ctspine::error);
+}
