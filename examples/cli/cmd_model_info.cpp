@@ -30,8 +30,7 @@ int run_model_info(cli::args& a) {
               << "dataset:        " << m.plans().dataset_name << " (plans " << m.plans().plans_name << ")\n"
               << "trainer:        " << m.trainer_name() << "\n"
               << "configuration:  " << c.name << "\n"
-              << "architecture:   " << (n.kind == ctspine::nn::unet_kind::plain ? "PlainConvUNet" : "ResidualEncoderUNet")
-              << (m.format_version() == 1 ? " (Generic_UNet)" : "") << ", " << n.n_stages() << " stages, features "
+              << "architecture:   " << (m.format_version() == 1 ? "Generic_UNet" : n.kind == ctspine::nn::unet_kind::plain ? "PlainConvUNet" : "ResidualEncoderUNet") << ", " << n.n_stages() << " stages, features "
               << join(n.features_per_stage) << "\n";
     std::cout << "kernels:       ";
     for (auto& k : n.kernel_sizes) std::cout << " [" << join(k) << "]";

@@ -11,6 +11,7 @@
 
 #include "ctspine/model/nnunet_model.hpp"
 #include "ctspine/model/nnunet_v1.hpp"
+#include "ctspine/pipeline/nnunet_v1_predict.hpp"
 #include "test_support.hpp"
 
 using namespace ctspine;
@@ -243,4 +244,64 @@ TEST_CASE("v1 pickles: numpy arrays decode, hostile plans give ctspine::error") 
     CHECK_THROWS_AS(nnunet_v1_select_stage(p, 1), ctspine::error);
     p.stages[1] = {};
     CHECK_THROWS_AS(nnunet_v1_select_stage(p, std::nullopt), ctspine::error);
+}
+
+TEST_CASE("v1 sliding window: softmax aggregation, mirroring, single tile without Gaussian, fold mean vs the re-statement") {
+    // oracle: tests/reference/nnunet_v1_predict_reference.py (numpy/scipy/torch, written from nnunet-v1-spec.md §4)
+    const fs::path dir = repo_data("model_v1/tiny"), pd = repo_data("model_v1/predict");
+    model_load_options o;
+    o.folds = {0, -1};
+    const auto m = nnunet_model::load(dir.string(), o);
+    REQUIRE(m.networks().size() == 2);
+    struct case_t {
+        const char* name;
+        const char* input;
+        nn::shape4 shape;
+        std::vector<std::size_t> nets;
+        bool mirror;
+    };
+    const case_t cases[] = {{"multi_tile_mirror", "big", {1, 9, 17, 19}, {1}, true},
+                            {"multi_tile_nomirror", "big", {1, 9, 17, 19}, {1}, false},
+                            {"single_tile_mirror", "small", {1, 6, 10, 12}, {1}, true},
+                            {"two_folds_nomirror", "big", {1, 9, 17, 19}, {0, 1}, false}};
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        nn::tensor x(c.shape);
+        const auto xin = read_all_f32(pd / (std::string(c.input) + "_input.f32"));
+        REQUIRE(xin.size() == static_cast<size_t>(x.size()));
+        std::copy(xin.begin(), xin.end(), x.data());
+        const auto ref = read_all_f32(pd / (std::string(c.name) + "_softmax.f32"));
+        nnunet_v1_sliding_window_options so;
+        if (c.mirror) so.mirror_axes = {0, 1, 2};
+        so.threads = 2;
+        nn::tensor sum;
+        for (std::size_t k = 0; k < c.nets.size(); ++k) {
+            const nn::unet& net = m.networks()[c.nets[k]];
+            nn::predictor_fn f = [&](const nn::tensor& in, nn::tensor& out) { net.forward(in, out, 1); };
+            nn::tensor p = nnunet_v1_predict_sliding_window(x, {8, 16, 16}, 3, f, so);
+            if (k == 0) sum = std::move(p);
+            else nnunet_v1_accumulate_fold(sum, p);
+        }
+        nnunet_v1_finish_folds(sum, static_cast<index_t>(c.nets.size()));
+        REQUIRE(static_cast<size_t>(sum.size()) == ref.size());
+        float err = 0;
+        const index_t N = sum.size() / 3;
+        int label_diff = 0;
+        for (size_t i = 0; i < ref.size(); ++i) err = std::max(err, std::abs(ref[i] - sum.data()[i]));
+        for (index_t v = 0; v < N; ++v) {
+            int a = 0, b = 0;
+            for (int k = 1; k < 3; ++k) {
+                if (sum.data()[k * N + v] > sum.data()[a * N + v]) a = k;
+                if (ref[static_cast<size_t>(k * N + v)] > ref[static_cast<size_t>(b * N + v)]) b = k;
+            }
+            label_diff += a != b;
+        }
+        CHECK(err <= 1e-5f);
+        CHECK(label_diff <= N / 1000);
+    }
+    // the Gaussian: max 1 at the centre, float32, symmetric
+    const auto g = nnunet_v1_gaussian({8, 16, 16});
+    CHECK(g[static_cast<size_t>((4 * 16 + 8) * 16 + 8)] == 1.0f);
+    CHECK(g[0] == g[static_cast<size_t>((0 * 16 + 0) * 16 + 0)]);
+    CHECK(g[0] > 0.0f);
 }

@@ -197,6 +197,10 @@ private:
         // the v1-specific numerics (normalisation 'CT' with 'sd', export rules) stay in v1_plans().
         plans_ = nnunet_plans{};
         plans_.plans_name = "nnU-Net v1 plans";
+        // v1 keeps no dataset name in the plans; the folder layout is …/<network>/<Task>/<Trainer>__<plans>/
+        plans_.dataset_name = std::filesystem::path(folder_).lexically_normal().parent_path().filename().string();
+        if (plans_.dataset_name.empty())
+            plans_.dataset_name = std::filesystem::path(folder_).lexically_normal().parent_path().parent_path().filename().string();
         plans_.transpose_forward = p.transpose_forward;
         plans_.transpose_backward = p.transpose_backward;
         for (std::size_t c = 0; c < p.intensity.size(); ++c) {
