@@ -5,7 +5,8 @@ nnUNetTrainer.py save_checkpoint):
   tiny/plans.pkl                               pickle (protocol 4) of the plans dict, numpy arrays and scalars inside
   tiny/{fold_0,all}/model_final_checkpoint.model      torch.save dict: epoch, state_dict, optimizer_state_dict,
                                                       lr_scheduler_state_dict, plot_stuff, best_stuff, amp_grad_scaler
-  tiny/{fold_0,all}/model_final_checkpoint.model.pkl  OrderedDict(init, name, class, plans)
+  tiny/{fold_0,all}/model_final_checkpoint.model.pkl  OrderedDict(init, name, class, plans); fold_0 has the plans.pkl
+                                                      target spacing (3, 0.8, 0.8) (anisotropic), all has (1.2, 1, 1)
 
 The network is a re-statement of Generic_UNet as nnUNetTrainerV2 builds it (spec §2: module names and registration
 order, transposed convs and segmentation heads without bias, decoder stage u using conv_kernel_sizes[-(u+1)]), with
@@ -132,6 +133,15 @@ def plans_tiny():
     }
 
 
+def with_spacing(plans, spacing):
+    """The plans with another target spacing (v1 reads the plans from each run's .model.pkl; the fixture's `all` run
+    uses a near-isotropic target so that predict can be tested without separate-z resampling)."""
+    import copy
+    p = copy.deepcopy(plans)
+    p["plans_per_stage"][0]["current_spacing"] = np.array(spacing)
+    return p
+
+
 def write_fold(folder, fold_dir, fold_name, plans, seed):
     st = plans["plans_per_stage"][0]
     net = GenericUNetV1(1, plans["base_num_features"], plans["num_classes"] + 1, st["pool_op_kernel_sizes"],
@@ -170,7 +180,7 @@ def main():
     with open(os.path.join(folder, "plans.pkl"), "wb") as f:
         pickle.dump(plans, f, protocol=4)
     write_fold(folder, "fold_0", 0, plans, 11)
-    write_fold(folder, "all", "all", plans, 22)
+    write_fold(folder, "all", "all", with_spacing(plans, [1.2, 1.0, 1.0]), 22)
     for root, _, files in os.walk(folder):
         for n in sorted(files):
             print(os.path.relpath(os.path.join(root, n), OUT), os.path.getsize(os.path.join(root, n)))

@@ -108,6 +108,137 @@ def predict_tiled(net, data, patch, num_classes, do_mirroring, mirror_axes=(0, 1
     return agg
 
 
+# ---- full predict of one CT (spec §3 preprocessing, §4 prediction, §5 export), arrays in nnU-Net's (z, y, x) order
+
+def do_separate_z(spacing):  # §3.5: max/min > 3
+    return (np.max(spacing) / np.min(spacing)) > 3
+
+
+def lowres_axis(spacing):
+    return np.where(max(spacing) / np.array(spacing) == 1)[0]
+
+
+def resample(data, new_shape, order, order_z, separate, axis):  # §3.6 (data: C x 3-D, float32)
+    from skimage.transform import resize
+    from scipy.ndimage import map_coordinates
+    shape = np.array(data[0].shape)
+    new_shape = np.array(new_shape)
+    if np.all(shape == new_shape):
+        return data
+    work = data.astype(float)
+    out = []
+    for c in range(work.shape[0]):
+        if not separate:
+            out.append(resize(work[c], new_shape, order, mode="edge", anti_aliasing=False).astype(np.float32))
+            continue
+        in_plane = [a for a in range(3) if a != axis]
+        slices = []
+        for i in range(shape[axis]):
+            sl = np.take(work[c], i, axis=axis)
+            slices.append(resize(sl, new_shape[in_plane], order, mode="edge", anti_aliasing=False).astype(np.float32))
+        stack = np.stack(slices, axis)
+        if shape[axis] != new_shape[axis]:
+            scale = [stack.shape[a] / new_shape[a] for a in range(3)]
+            grid = np.mgrid[:new_shape[0], :new_shape[1], :new_shape[2]].astype(float)
+            coords = np.array([scale[a] * (grid[a] + 0.5) - 0.5 for a in range(3)])
+            stack = map_coordinates(stack, coords, order=order_z, mode="nearest").astype(np.float32)
+        out.append(stack)
+    return np.stack(out).astype(np.float32)
+
+
+def separate_rule(first, second):  # §3.5 / §5.1: the first spacing decides if anisotropic, else the second
+    if do_separate_z(first):
+        axes = lowres_axis(first)
+    elif do_separate_z(second):
+        axes = lowres_axis(second)
+    else:
+        return False, None
+    return (True, int(axes[0])) if len(axes) == 1 else (False, None)
+
+
+def predict_case(ct_zyx, spacing_zyx, fold_dirs, do_mirroring):
+    from scipy.ndimage import binary_fill_holes
+    info = pickle.load(open(os.path.join(MODEL, fold_dirs[0], "model_final_checkpoint.model.pkl"), "rb"))
+    plans = info["plans"]
+    st = plans["plans_per_stage"][info["init"][5]]
+    tf, tb = [int(a) for a in plans["transpose_forward"]], [int(a) for a in plans["transpose_backward"]]
+    target = np.array(st["current_spacing"], dtype=float)
+    props = plans["dataset_properties"]["intensityproperties"][0]
+    data = ct_zyx[None].astype(np.float32)
+    # §3.2 crop to non-zero (bbox of the hole-filled mask)
+    mask = binary_fill_holes(data[0] != 0)
+    idx = np.where(mask)
+    bbox = [[int(np.min(i)), int(np.max(i)) + 1] for i in idx]
+    data = data[(slice(None),) + tuple(slice(b[0], b[1]) for b in bbox)]
+    size_after_cropping = data[0].shape
+    # §3.3 transpose, NaN
+    data = data.transpose((0, *[i + 1 for i in tf]))
+    sp_t = np.array(spacing_zyx)[tf]
+    data[np.isnan(data)] = 0
+    # §3.4-3.6 resample raw HU
+    new_shape = np.round((sp_t / target).astype(float) * data[0].shape).astype(int)
+    sep, axis = separate_rule(sp_t, target)
+    data = resample(data, new_shape, 3, 0, sep, axis)
+    # §3.7 CT normalisation (float32 with the float32 / float64 scalars as numpy 1.x computes it)
+    data[0] = np.clip(data[0], props["percentile_00_5"], props["percentile_99_5"])
+    data[0] = (data[0] - props["mean"]) / props["sd"]
+    data = data.astype(np.float32)
+    # §4 predict, §4.6 folds
+    softmax = None
+    for f in fold_dirs:
+        net, patch, C = load_net(f)
+        p = predict_tiled(net, data, patch, C, do_mirroring)
+        softmax = p if softmax is None else softmax + p
+    if len(fold_dirs) > 1:
+        softmax /= len(fold_dirs)
+    # §5: transpose back, resample probabilities (original spacing first, then current_spacing as stored), argmax, uncrop
+    softmax = softmax.transpose([0] + [i + 1 for i in tb])
+    if softmax.shape[1:] != size_after_cropping:
+        sep, axis = separate_rule(np.array(spacing_zyx), target)
+        softmax = resample(softmax, size_after_cropping, 1, 0, sep, axis)
+    seg = softmax.argmax(0)
+    full = np.zeros(ct_zyx.shape, dtype=np.uint8)
+    full[tuple(slice(b[0], b[0] + s) for b, s in zip(bbox, seg.shape))] = seg
+    return full, softmax, bbox
+
+
+def synthetic_ct(shape_zyx, seed):
+    """A small CT-like volume: zero (air-less) border for the crop, smooth HU structure plus noise, a NaN."""
+    rng = np.random.default_rng(seed)
+    z, y, x = np.mgrid[:shape_zyx[0], :shape_zyx[1], :shape_zyx[2]].astype(float)
+    v = 400 * np.sin(z / 3.0) * np.cos(y / 4.0) + 300 * np.cos(x / 5.0) + 60 * rng.standard_normal(shape_zyx) - 100
+    v[:1] = 0
+    v[:, :2] = 0
+    v[:, :, -3:] = 0
+    v[3, 5, 6] = np.nan
+    return v.astype(np.float32)
+
+
+def main_cases():
+    """Whole-case oracles: ct_{a,b}.f32 (z, y, x float32), <case>_labels.u8 (z, y, x), <case>_softmax.f32 (exported
+    probabilities of the crop, (C, z, y, x))."""
+    cts = {"ct_a": synthetic_ct((10, 16, 18), 100), "ct_b": synthetic_ct((6, 16, 18), 101)}
+    for n, ct in cts.items():
+        ct.astype("<f4").tofile(os.path.join(OUT, n + ".f32"))
+    cases = {
+        # fold_0: target (3, 0.8, 0.8) anisotropic -> separate z from the target in preprocessing and export
+        "case_sepz_target_mirror": ("ct_a", (2.0, 0.7, 0.75), ["fold_0"], True, True),
+        # all: target (1.2, 1, 1), original (1.5, 0.9, 0.8) -> no separate z anywhere
+        "case_nosepz_mirror": ("ct_a", (1.5, 0.9, 0.8), ["all"], True, False),
+        "case_nosepz_nomirror": ("ct_a", (1.5, 0.9, 0.8), ["all"], False, False),
+        # all: original (4, 0.8, 0.8) anisotropic -> separate z from the original spacing
+        "case_sepz_original_nomirror": ("ct_b", (4.0, 0.8, 0.8), ["all"], False, True),
+        # both runs (plans from the first, fold_0), float32 mean of their probabilities
+        "case_two_folds_nomirror": ("ct_a", (2.0, 0.7, 0.75), ["fold_0", "all"], False, False),
+    }
+    for name, (ct_name, spacing, folds, mirror, keep_softmax) in cases.items():
+        labels, softmax, bbox = predict_case(cts[ct_name], spacing, folds, mirror)
+        labels.astype(np.uint8).tofile(os.path.join(OUT, name + "_labels.u8"))
+        if keep_softmax:
+            softmax.astype("<f4").tofile(os.path.join(OUT, name + "_softmax.f32"))
+        print(name, ct_name, spacing, "bbox", bbox, "softmax", softmax.shape, "labels", np.bincount(labels.ravel()))
+
+
 def main():
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
@@ -118,7 +249,6 @@ def main():
     net_f0, _, _ = load_net("fold_0")
     cases = {
         "multi_tile_mirror": ("big", [net_all], True),
-        "multi_tile_nomirror": ("big", [net_all], False),
         "single_tile_mirror": ("small", [net_all], True),
         "two_folds_nomirror": ("big", [net_f0, net_all], False),
     }
@@ -137,3 +267,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+    main_cases()
