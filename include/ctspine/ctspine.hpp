@@ -39,6 +39,7 @@
 #include "ctspine/model/nnunet_model.hpp"
 #include "ctspine/model/nnunet_plans.hpp"
 #include "ctspine/model/nnunet_v1.hpp"
+#include "ctspine/pipeline/nnunet_v1_postprocessing.hpp"
 #include "ctspine/pipeline/nnunet_v1_predict.hpp"
 #include "ctspine/pipeline/probabilities.hpp"
 #include "ctspine/pipeline/segment.hpp"

@@ -239,6 +239,45 @@ def main_cases():
         print(name, ct_name, spacing, "bbox", bbox, "softmax", softmax.shape, "labels", np.bincount(labels.ravel()))
 
 
+# ---- postprocessing.json (spec §5.5: load_remove_save / remove_all_but_the_largest_connected_component)
+
+PP = {
+    "pp_a": {"for_which_classes": [[1, 2], 2], "min_valid_object_sizes": "None"},
+    "pp_b": {"for_which_classes": [1, 2], "min_valid_object_sizes": "{1: 0.5, 2: 3.0}"},
+}
+
+
+def postprocess(image, spacing_xyz, pp):
+    import ast
+    from scipy.ndimage import label
+    image = image.copy()
+    vpv = float(np.prod(spacing_xyz, dtype=np.float64))
+    mins = ast.literal_eval(pp["min_valid_object_sizes"])
+    for c in pp["for_which_classes"]:
+        key = tuple(c) if isinstance(c, list) else c
+        mask = np.isin(image, c) if isinstance(c, list) else image == c
+        lmap, n = label(mask.astype(int))  # default structure: 6-connectivity
+        if n == 0:
+            continue
+        sizes = {i: (lmap == i).sum() * vpv for i in range(1, n + 1)}
+        mx = max(sizes.values())
+        for i in range(1, n + 1):
+            if sizes[i] != mx and (mins is None or sizes[i] < mins[key]):
+                image[(lmap == i) & mask] = 0
+    return image
+
+
+def main_pp():
+    import json
+    labels = np.fromfile(os.path.join(OUT, "case_two_folds_nomirror_labels.u8"), np.uint8).reshape(10, 16, 18)
+    for name, pp in PP.items():
+        with open(os.path.join(OUT, name + ".json"), "w") as f:
+            json.dump(pp, f)
+        out = postprocess(labels, (0.75, 0.7, 2.0), pp)
+        out.astype(np.uint8).tofile(os.path.join(OUT, "case_two_folds_nomirror_labels_" + name + ".u8"))
+        print(name, "changed voxels", int((out != labels).sum()))
+
+
 def main():
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
@@ -268,3 +307,4 @@ def main():
 if __name__ == "__main__":
     main()
     main_cases()
+    main_pp()

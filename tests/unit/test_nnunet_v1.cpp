@@ -367,3 +367,107 @@ TEST_CASE("v1 segment: whole CT (crop, resample HU, CT norm, predict, export, un
         CHECK(err <= 1e-4f);
     }
 }
+
+TEST_CASE("v1 postprocessing: largest 6-connected component per class / group, ties, min_valid_object_sizes (hand-derived)") {
+    // a 5×3×1 (x, y, z) label map, x fastest:
+    //   y=0: 1 1 0 2 2
+    //   y=1: 0 0 1 0 2     (the 1 at x=2 touches the first row's 1s only diagonally: a separate 6-component)
+    //   y=2: 2 0 1 1 0
+    geometry g;
+    g.dims = {5, 3, 1};
+    g.spacing_mm = {1.0, 2.0, 0.5};  // 1 mm³ per voxel
+    const std::uint16_t init[15] = {1, 1, 0, 2, 2, 0, 0, 1, 0, 2, 2, 0, 1, 1, 0};
+    auto fresh = [&] {
+        volume<std::uint16_t> v(g, 0);
+        std::copy(init, init + 15, v.data());
+        return v;
+    };
+    nnunet_v1_postprocessing pp;
+    pp.for_which_classes = {{1}};
+    {  // class 1: components {0,1} (2 voxels) and {7,12,13} (3 voxels) → keep the larger
+        auto v = fresh();
+        apply_nnunet_v1_postprocessing<std::uint16_t>(v.view(), pp, 1.0);
+        const std::uint16_t want[15] = {0, 0, 0, 2, 2, 0, 0, 1, 0, 2, 2, 0, 1, 1, 0};
+        CHECK(std::equal(want, want + 15, v.data()));
+    }
+    {  // class 2: components {3,4,9} (3) and {10} (1); a minimum size of 1 mm³ keeps the small one
+        pp.for_which_classes = {{2}};
+        pp.min_valid_object_sizes = std::map<std::vector<int>, double>{{{2}, 1.0}};
+        auto v = fresh();
+        apply_nnunet_v1_postprocessing<std::uint16_t>(v.view(), pp, 1.0);
+        CHECK(std::equal(init, init + 15, v.data()));
+        pp.min_valid_object_sizes = std::map<std::vector<int>, double>{{{2}, 1.5}};
+        apply_nnunet_v1_postprocessing<std::uint16_t>(v.view(), pp, 1.0);
+        CHECK(v.data()[10] == 0);
+        CHECK(v.data()[3] == 2);
+    }
+    {  // group (1, 2): one region {0,1} + {3,4,9} are not 6-connected (x=2,y=0 is 0); region sizes 2, 3 (3,4,9), 3
+       // (7,12,13), 1 (10) → both 3-voxel regions are kept (tie), the others removed
+        pp.for_which_classes = {{1, 2}};
+        pp.min_valid_object_sizes.reset();
+        auto v = fresh();
+        apply_nnunet_v1_postprocessing<std::uint16_t>(v.view(), pp, 1.0);
+        const std::uint16_t want[15] = {0, 0, 0, 2, 2, 0, 0, 1, 0, 2, 0, 0, 1, 1, 0};
+        CHECK(std::equal(want, want + 15, v.data()));
+    }
+    {  // null for_which_classes = every class present, ascending
+        nnunet_v1_postprocessing all;
+        all.all_present_classes = true;
+        auto v = fresh();
+        apply_nnunet_v1_postprocessing<std::uint16_t>(v.view(), all, 1.0);
+        const std::uint16_t want[15] = {0, 0, 0, 2, 2, 0, 0, 1, 0, 2, 0, 0, 1, 1, 0};
+        CHECK(std::equal(want, want + 15, v.data()));
+    }
+    // the literal reader of min_valid_object_sizes
+    CHECK_FALSE(detail::parse_min_sizes("None", "f"));
+    const auto m = detail::parse_min_sizes("{1: 12.5, (1, 2): 3, 4: 7.0}", "f");
+    REQUIRE(m);
+    CHECK(m->at({1}) == 12.5);
+    CHECK(m->at({1, 2}) == 3.0);
+    CHECK(m->at({4}) == 7.0);
+    CHECK_THROWS_AS(detail::parse_min_sizes("{1: 12.5", "f"), ctspine::error);
+    CHECK_THROWS_AS(detail::parse_min_sizes("__import__('os')", "f"), ctspine::error);
+}
+
+TEST_CASE("v1 segment: <model>/postprocessing.json is applied by default (and not when disabled)") {
+    const fs::path src = repo_data("model_v1/tiny"), pd = repo_data("model_v1/predict");
+    const fs::path tmp = fs::temp_directory_path() / "ctspine_v1_pp";
+    geometry g;
+    g.dims = {18, 16, 10};
+    g.spacing_mm = {0.75, 0.7, 2.0};
+    volume<float> ct(g, 0.0f);
+    const auto v = read_all_f32(pd / "ct_a.f32");
+    std::copy(v.begin(), v.end(), ct.data());
+    const std::string raw = read_bytes(pd / "case_two_folds_nomirror_labels.u8");
+    for (const char* pp : {"pp_a", "pp_b"}) {
+        CAPTURE(pp);
+        fs::remove_all(tmp);
+        fs::create_directories(tmp);
+        fs::copy(src, tmp, fs::copy_options::recursive);
+        fs::copy_file(pd / (std::string(pp) + ".json"), tmp / "postprocessing.json");
+        fs::copy_file(pd / (std::string(pp) + ".json"), tmp / "all" / "postprocessing.json");  // per-run files are ignored
+        model_load_options lo;
+        lo.folds = {0, -1};
+        const segmenter seg(nnunet_model::load(tmp.string(), lo));
+        REQUIRE(seg.v1_postprocessing());
+        segment_options o;
+        o.mirroring = false;
+        o.threads = 2;
+        const auto lab = seg.segment(ct, o);
+        const std::string ref = read_bytes(pd / ("case_two_folds_nomirror_labels_" + std::string(pp) + ".u8"));
+        REQUIRE(ref.size() == static_cast<size_t>(lab.size()));
+        int diff = 0, changed = 0;
+        for (index_t i = 0; i < lab.size(); ++i) {
+            diff += lab.data()[i] != static_cast<unsigned char>(ref[static_cast<size_t>(i)]);
+            changed += ref[static_cast<size_t>(i)] != raw[static_cast<size_t>(i)];
+        }
+        CHECK(changed > 10);  // the fixture is sensitive
+        CHECK(diff == 0);
+        o.v1_postprocessing = false;
+        const auto lab_raw = seg.segment(ct, o);
+        int diff_raw = 0;
+        for (index_t i = 0; i < lab.size(); ++i) diff_raw += lab_raw.data()[i] != static_cast<unsigned char>(raw[static_cast<size_t>(i)]);
+        CHECK(diff_raw == 0);
+    }
+    fs::remove_all(tmp);
+}

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include "ctspine/imgproc/nnunet_resample.hpp"
 #include "ctspine/model/nnunet_model.hpp"
 #include "ctspine/nn/sliding_window.hpp"
+#include "ctspine/pipeline/nnunet_v1_postprocessing.hpp"
 #include "ctspine/pipeline/nnunet_v1_predict.hpp"
 #include "ctspine/pipeline/probabilities.hpp"
 
@@ -71,6 +73,9 @@ struct segment_options {
     /// 0 = no limit. Otherwise segment() estimates its peak memory (segment_memory_estimate::peak_bytes) before any
     /// large allocation and throws errc::size_limit if the estimate exceeds this many bytes.
     std::size_t memory_limit_bytes = 0;
+    /// nnU-Net v1 folders only: apply <model folder>/postprocessing.json when it exists, as nnUNet_predict does by
+    /// default (nnunet-v1-spec.md §5.5); false = raw argmax (nnUNet_predict --disable_postprocessing).
+    bool v1_postprocessing = true;
 };
 
 /// What one segmentation allocates, in bytes, per stage (the input CT not counted; the label map and, when asked
@@ -159,8 +164,14 @@ public:
     explicit segmenter(const std::string& model_folder, const model_load_options& opt = {})
         : model_(nnunet_model::load(model_folder, opt)) {
         check_supported();
+        load_v1_postprocessing();
     }
-    explicit segmenter(nnunet_model model) : model_(std::move(model)) { check_supported(); }
+    explicit segmenter(nnunet_model model) : model_(std::move(model)) {
+        check_supported();
+        load_v1_postprocessing();
+    }
+    /// v1 folders: the postprocessing.json that segment() applies (nullopt = none in the folder, or a v2 model).
+    const std::optional<nnunet_v1_postprocessing>& v1_postprocessing() const noexcept { return v1_pp_; }
 
     const nnunet_model& model() const noexcept { return model_; }
     /// Class names by label value (dataset.json "labels" order).
@@ -419,7 +430,19 @@ private:
             }, 1);
             ctspine::detail::report(opt.progress, 0.9 + 0.09 * static_cast<double>(c + 1) / static_cast<double>(n_cls), "export");
         }
+        if (v1_pp_ && opt.v1_postprocessing) {
+            // load_remove_save: volume_per_voxel = float(np.prod(GetSpacing())) — (x·y)·z in float64
+            const double vpv = sp[0] * sp[1] * sp[2];
+            apply_nnunet_v1_postprocessing<std::uint16_t>(out, *v1_pp_, vpv, opt.threads);
+        }
         stage(1.0, "done");
+    }
+
+    void load_v1_postprocessing() {
+        if (model_.format_version() != 1) return;
+        const std::filesystem::path f = std::filesystem::path(model_.folder()) / "postprocessing.json";
+        std::error_code ec;
+        if (std::filesystem::exists(f, ec)) v1_pp_ = read_nnunet_v1_postprocessing(f.string());
     }
 
     void run(const volume<float>& ct, volume_view<std::uint16_t> out, float* probs, const detail::case_plan& p,
@@ -593,6 +616,7 @@ private:
     }
 
     nnunet_model model_;
+    std::optional<nnunet_v1_postprocessing> v1_pp_;
 };
 
 }  // namespace ctspine
