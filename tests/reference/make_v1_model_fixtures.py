@@ -3,10 +3,11 @@
 nnUNetTrainer.py save_checkpoint):
 
   tiny/plans.pkl                               pickle (protocol 4) of the plans dict, numpy arrays and scalars inside
-  tiny/{fold_0,all}/model_final_checkpoint.model      torch.save dict: epoch, state_dict, optimizer_state_dict,
+  tiny/{fold_0,fold_1,all}/model_final_checkpoint.model  torch.save dict: epoch, state_dict, optimizer_state_dict,
                                                       lr_scheduler_state_dict, plot_stuff, best_stuff, amp_grad_scaler
   tiny/{fold_0,all}/model_final_checkpoint.model.pkl  OrderedDict(init, name, class, plans); fold_0 has the plans.pkl
-                                                      target spacing (3, 0.8, 0.8) (anisotropic), all has (1.2, 1, 1)
+                                                      target spacing (3, 0.8, 0.8) (anisotropic), all has (1.2, 1, 1),
+                                                      fold_1 transposes the axes (transpose_forward [2, 0, 1])
 
 The network is a re-statement of Generic_UNet as nnUNetTrainerV2 builds it (spec §2: module names and registration
 order, transposed convs and segmentation heads without bias, decoder stage u using conv_kernel_sizes[-(u+1)]), with
@@ -181,6 +182,11 @@ def main():
         pickle.dump(plans, f, protocol=4)
     write_fold(folder, "fold_0", 0, plans, 11)
     write_fold(folder, "all", "all", with_spacing(plans, [1.2, 1.0, 1.0]), 22)
+    # fold_1: plans whose axes are transposed (transpose_forward [2, 0, 1], as v1 plans a CT whose x axis is the
+    # coarsest), to test v1's transposes and its export separate-z quirk
+    tp = with_spacing(plans, [3.0, 0.8, 0.8])
+    tp["transpose_forward"], tp["transpose_backward"] = [np.int64(2), 0, 1], [np.int64(1), 2, 0]
+    write_fold(folder, "fold_1", 1, tp, 33)
     for root, _, files in os.walk(folder):
         for n in sorted(files):
             print(os.path.relpath(os.path.join(root, n), OUT), os.path.getsize(os.path.join(root, n)))

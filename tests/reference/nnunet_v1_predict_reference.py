@@ -230,6 +230,9 @@ def main_cases():
         "case_sepz_original_nomirror": ("ct_b", (4.0, 0.8, 0.8), ["all"], False, True),
         # both runs (plans from the first, fold_0), float32 mean of their probabilities
         "case_two_folds_nomirror": ("ct_a", (2.0, 0.7, 0.75), ["fold_0", "all"], False, False),
+        # fold_1: transpose_forward [2, 0, 1]; the original spacing is not anisotropic, the (transposed) target is:
+        # export takes the separate-z axis from the transposed target and applies it to the untransposed array
+        "case_transposed_mirror": ("ct_a", (0.8, 0.7, 2.0), ["fold_1"], True, True),
     }
     for name, (ct_name, spacing, folds, mirror, keep_softmax) in cases.items():
         labels, softmax, bbox = predict_case(cts[ct_name], spacing, folds, mirror)

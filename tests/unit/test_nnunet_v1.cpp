@@ -108,7 +108,7 @@ TEST_CASE("v1 model: plans, stage, Generic_UNet mapping from a fold_0 / all fold
         CHECK(p.base_num_features == 2);
         CHECK(p.conv_per_stage == 2);
         CHECK(p.normalization_schemes == std::vector<std::string>{"CT"});
-        CHECK(p.transpose_forward == std::array<int, 3>{0, 1, 2});
+        CHECK(p.transpose_forward == std::array<int, 3>{0, 1, 2});  // first element a numpy int64 scalar
         REQUIRE(p.intensity.size() == 1);
         CHECK(p.intensity[0].mean == 250.53125);        // np.float32 scalar
         CHECK(p.intensity[0].sd == 190.25);
@@ -135,6 +135,14 @@ TEST_CASE("v1 model: plans, stage, Generic_UNet mapping from a fold_0 / all fold
         REQUIRE(m.networks().size() == 1);
         check_forward(m, 0, fold < 0 ? "all" : "fold_0");
     }
+    {
+        model_load_options o;
+        o.folds = {1};
+        const auto m1 = nnunet_model::load(dir.string(), o);
+        CHECK(m1.plans().transpose_forward == std::array<int, 3>{2, 0, 1});
+        CHECK(m1.plans().transpose_backward == std::array<int, 3>{1, 2, 0});
+        check_forward(m1, 0, "fold_1");
+    }
     // plans.pkl (the plans dict itself) reads the same
     const auto pp = read_nnunet_v1_plans((dir / "plans.pkl").string());
     CHECK(pp.stages.size() == 1);
@@ -149,8 +157,9 @@ TEST_CASE("v1 model: default folds = fold_* with the checkpoint (empty fold dirs
     fs::copy(src, tmp, fs::copy_options::recursive);
     fs::create_directories(tmp / "fold_3");  // v1's load_model_and_checkpoint_files leaves an empty fold_0 like this
     auto m = nnunet_model::load(tmp.string());
-    CHECK(m.folds() == std::vector<int>{0});
+    CHECK(m.folds() == std::vector<int>{0, 1});
     fs::remove_all(tmp / "fold_0");
+    fs::remove_all(tmp / "fold_1");
     auto a = nnunet_model::load(tmp.string());
     CHECK(a.folds() == std::vector<int>{-1});
     // model_best: same formats under another name
@@ -325,6 +334,8 @@ TEST_CASE("v1 segment: whole CT (crop, resample HU, CT norm, predict, export, un
         {"case_nosepz_nomirror", "ct_a", {10, 16, 18}, {1.5, 0.9, 0.8}, {-1}, false, false},
         {"case_sepz_original_nomirror", "ct_b", {6, 16, 18}, {4.0, 0.8, 0.8}, {-1}, false, true},
         {"case_two_folds_nomirror", "ct_a", {10, 16, 18}, {2.0, 0.7, 0.75}, {0, -1}, false, false},
+        // transpose_forward [2, 0, 1]; export separate-z axis from the transposed target (v1's quirk)
+        {"case_transposed_mirror", "ct_a", {10, 16, 18}, {0.8, 0.7, 2.0}, {1}, true, true},
     };
     for (const auto& c : cases) {
         CAPTURE(c.name);
