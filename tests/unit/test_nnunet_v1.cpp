@@ -481,3 +481,33 @@ TEST_CASE("v1 segment: <model>/postprocessing.json is applied by default (and no
     }
     fs::remove_all(tmp);
 }
+
+TEST_CASE("v1 pickles: 2,000 mutated .model.pkl files give a result or ctspine::error, never anything else") {
+    const std::string full = read_bytes(repo_data("model_v1/tiny/all/model_final_checkpoint.model.pkl"));
+    std::uint64_t state = 0x9E3779B97F4A7C15ull;
+    auto next = [&] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+    };
+    int errors = 0, parsed = 0;
+    for (int it = 0; it < 2000; ++it) {
+        std::string b = full;
+        const int flips = 1 + static_cast<int>(next() % 4);
+        for (int k = 0; k < flips; ++k) b[next() % b.size()] = static_cast<char>(next() & 0xff);
+        try {
+            auto t = parse_pickle(reinterpret_cast<const std::uint8_t*>(b.data()), b.size(), {}, "fuzz");
+            detail::v1_reader rd{t, "fuzz"};
+            if (t.root != pickle_tree::npos && t.at(t.root).kind == pickle_kind::dict) {
+                const auto pl = rd.get(t.root, "plans");
+                if (pl != pickle_tree::npos) detail::parse_v1_plans(t, pl, "fuzz");
+            }
+            ++parsed;
+        } catch (const ctspine::error&) {
+            ++errors;
+        }
+    }
+    CHECK(errors + parsed == 2000);
+    CHECK(errors > 100);
+}

@@ -177,6 +177,9 @@ private:
                 pl.pickle = opt.limits.pickle;
                 nnunet_v1_info info = read_nnunet_v1_info(ck.string() + ".pkl", pl);
                 trainer_ = info.trainer_name;
+                if (trainer_.find("Cascade") != std::string::npos)  // 3d_cascade_fullres needs the lowres segmentation
+                    throw error(errc::unsupported, "model: nnU-Net v1 cascade trainers ('" + trainer_ + "') are not supported",
+                                ck.string() + ".pkl", "name", trainer_);
                 const nnunet_v1_stage& st = nnunet_v1_select_stage(info.plans, info.stage, ck.string() + ".pkl");
                 v1_stage_ = info.stage ? *info.stage : info.plans.stages.begin()->first;
                 init_from_v1_plans(info.plans, st);
