@@ -74,11 +74,12 @@ struct nnunet_v1_sliding_window_options {
 namespace detail {
 
 /// In-place float32 softmax over the channel axis (F.softmax(x, 1): subtract the max, exp, divide by the sum).
-inline void softmax_channels(nn::tensor& t) {
+inline void softmax_channels(nn::tensor& t, int threads = 1) {
     const auto& s = t.shape();
     const index_t C = s[0], N = s[1] * s[2] * s[3];
     float* d = t.data();
-    for (index_t v = 0; v < N; ++v) {
+    parallel_for(threads, N, [&](index_t v0, index_t v1, int) {
+    for (index_t v = v0; v < v1; ++v) {
         float mx = d[v];
         for (index_t c = 1; c < C; ++c) mx = std::max(mx, d[c * N + v]);
         float sum = 0;
@@ -89,6 +90,7 @@ inline void softmax_channels(nn::tensor& t) {
         }
         for (index_t c = 0; c < C; ++c) d[c * N + v] /= sum;
     }
+    }, 1 << 14);
 }
 
 }  // namespace detail
@@ -96,7 +98,7 @@ inline void softmax_channels(nn::tensor& t) {
 /// _internal_maybe_mirror_and_pred_3D on one tile (without the Gaussian): the mean of the softmax over the mirror
 /// set, accumulated in v1's fixed order.
 inline void nnunet_v1_predict_tile(const nn::tensor& tile, index_t num_classes, const nn::predictor_fn& net,
-                                   const std::vector<int>& mirror_axes, nn::tensor& result) {
+                                   const std::vector<int>& mirror_axes, nn::tensor& result, int threads = 1) {
     const nn::shape4 os{num_classes, tile.shape()[1], tile.shape()[2], tile.shape()[3]};
     result = nn::tensor(os);
     std::fill(result.data(), result.data() + result.size(), 0.0f);
@@ -126,7 +128,7 @@ inline void nnunet_v1_predict_tile(const nn::tensor& tile, index_t num_classes, 
         if (pred.shape() != os) pred = nn::tensor(os);
         net(*in, pred);
         if (pred.shape() != os) throw error(errc::shape_mismatch, "v1 sliding window: the network changed the output shape");
-        detail::softmax_channels(pred);
+        detail::softmax_channels(pred, threads);
         const nn::tensor* p = &pred;
         if (!axes.empty()) {
             nn::flip_tensor(pred, axes, back);
@@ -175,7 +177,7 @@ inline nn::tensor nnunet_v1_predict_sliding_window(const nn::tensor& input, cons
                     for (index_t d = 0; d < patch[0]; ++d)
                         for (index_t h = 0; h < patch[1]; ++h)
                             std::copy(&padded(c, x + d, y + h, z), &padded(c, x + d, y + h, z) + patch[2], &tile(c, d, h, 0));
-                nnunet_v1_predict_tile(tile, num_classes, net, opt.mirror_axes, result);
+                nnunet_v1_predict_tile(tile, num_classes, net, opt.mirror_axes, result, opt.threads);
                 const index_t pv = patch[0] * patch[1] * patch[2];
                 if (gauss)
                     for (index_t c = 0; c < num_classes; ++c)
