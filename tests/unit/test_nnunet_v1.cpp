@@ -358,9 +358,18 @@ TEST_CASE("v1 segment: whole CT (crop, resample HU, CT norm, predict, export, un
         int diff = 0;
         for (index_t i = 0; i < lab.size(); ++i) diff += lab.data()[i] != static_cast<unsigned char>(ref[static_cast<size_t>(i)]);
         CHECK(diff <= static_cast<int>(lab.size() / 1000));
-        // the same labels without asking for probabilities
+        // the same labels without asking for probabilities, and bit-identical results on 1 and 3 threads
         const volume<std::uint16_t> lab2 = seg.segment(ct, o);
         CHECK(std::equal(lab.begin(), lab.end(), lab2.begin()));
+        for (int threads : {1, 3}) {
+            segment_options ot = o;
+            ot.threads = threads;
+            probability_map pt;
+            const volume<std::uint16_t> lt = seg.segment(ct, pt, ot);
+            CAPTURE(threads);
+            CHECK(std::equal(lab.begin(), lab.end(), lt.begin()));
+            CHECK(pt.data == probs.data);
+        }
         if (!c.softmax) continue;
         const auto sm = read_all_f32(pd / (std::string(c.name) + "_softmax.f32"));
         const index_t cz = c.zyx[0] - 1, cy = c.zyx[1] - 2, cx = c.zyx[2] - 3, N = lab.size();
