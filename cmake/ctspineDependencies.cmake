@@ -43,7 +43,7 @@ if(CTSPINE_USE_LIBDEFLATE AND NOT TARGET ctspine_libdeflate)
   endif()
 endif()
 
-# Optional: nlohmann_json, needed only by the nnU-Net model loader (ctspine/io/nnunet_model.hpp).
+# Optional: nlohmann_json, needed only by the nnU-Net model loader (ctspine/model/nnunet_model.hpp).
 find_package(nlohmann_json CONFIG QUIET)
 
 find_package(Threads REQUIRED)

@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include <ctspine/io/nifti.hpp>
-#include <ctspine/io/nnunet_model.hpp>
+#include <ctspine/model/nnunet_model.hpp>
 
 #include "cli.hpp"
 

@@ -1,7 +1,7 @@
 // ctspine model-info MODEL_DIR [--folds F...] [--checkpoint NAME]
 #include <iostream>
 
-#include <ctspine/io/nnunet_model.hpp>
+#include <ctspine/model/nnunet_model.hpp>
 
 #include "cli.hpp"
 
@@ -24,15 +24,22 @@ int run_model_info(cli::args& a) {
     const auto& c = m.configuration();
     const auto& n = c.network;
     std::cout << "model:          " << m.folder() << "\n"
+              << "format:         nnU-Net v" << m.format_version()
+              << (m.format_version() == 1 ? " (plans.pkl, model_*.model; stage " + std::to_string(m.v1_stage()) + ")" : " (plans.json)")
+              << "\n"
               << "dataset:        " << m.plans().dataset_name << " (plans " << m.plans().plans_name << ")\n"
               << "trainer:        " << m.trainer_name() << "\n"
               << "configuration:  " << c.name << "\n"
-              << "architecture:   " << (n.kind == ctspine::nn::unet_kind::plain ? "PlainConvUNet" : "ResidualEncoderUNet")
-              << ", " << n.n_stages() << " stages, features " << join(n.features_per_stage) << "\n";
+              << "architecture:   " << (m.format_version() == 1 ? "Generic_UNet" : n.kind == ctspine::nn::unet_kind::plain ? "PlainConvUNet" : "ResidualEncoderUNet") << ", " << n.n_stages() << " stages, features "
+              << join(n.features_per_stage) << "\n";
     std::cout << "kernels:       ";
     for (auto& k : n.kernel_sizes) std::cout << " [" << join(k) << "]";
     std::cout << "\nstrides:       ";
     for (auto& s : n.strides) std::cout << " [" << join(s) << "]";
+    if (!n.decoder_kernel_sizes.empty()) {
+        std::cout << "\ndecoder kernels:";
+        for (auto& k : n.decoder_kernel_sizes) std::cout << " [" << join(k) << "]";
+    }
     std::cout << "\nconvs/stage:    encoder " << join(n.n_conv_per_stage) << ", decoder " << join(n.n_conv_per_stage_decoder) << "\n"
               << "patch size:     " << join(c.patch_size) << " (D H W, transposed axis order)\n"
               << "spacing:        " << c.spacing[0] << " " << c.spacing[1] << " " << c.spacing[2] << " mm\n"
@@ -42,7 +49,7 @@ int run_model_info(cli::args& a) {
         std::cout << "channel " << ch << ":      " << m.dataset().channel_names.at(ch) << ", " << c.normalization_schemes[ch];
         if (ch < m.plans().foreground_intensity_properties.size()) {
             const auto& p = m.plans().foreground_intensity_properties[ch];
-            std::cout << " (mean " << p.mean << ", std " << p.std << ", p0.5 " << p.percentile_00_5 << ", p99.5 "
+            std::cout << " (mean " << p.mean << (m.format_version() == 1 ? ", sd " : ", std ") << p.std << ", p0.5 " << p.percentile_00_5 << ", p99.5 "
                       << p.percentile_99_5 << ")";
         }
         std::cout << "\n";
@@ -57,7 +64,7 @@ int run_model_info(cli::args& a) {
     return 0;
 }
 
-CTSPINE_CLI_COMMAND("model-info", "describe an nnU-Net v2 model folder (plans, dataset, folds, parameters)",
-                    "ctspine model-info MODEL_DIR [--folds F...|all] [--checkpoint checkpoint_best.pth]", run_model_info);
+CTSPINE_CLI_COMMAND("model-info", "describe an nnU-Net v1 or v2 model folder (format, plans, dataset, folds, parameters)",
+                    "ctspine model-info MODEL_DIR [--folds F...|all] [--checkpoint checkpoint_best.pth|model_best]", run_model_info);
 
 }  // namespace

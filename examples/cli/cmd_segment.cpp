@@ -1,6 +1,9 @@
 // ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] [--threads N]
 //                 [--isa auto|avx512|avx2|generic] [--fp32] [--memory-limit 8G] [--no-cleanup] [--report r.json] [--csv r.csv] [--preview p.png]
-//                 [--probabilities probs.nii.gz] [--meshes DIR] [--render VIEW.png] | --input-dir DIR --output-dir DIR [--force] [--shard I/N]
+//                 [--probabilities probs.nii.gz] [--meshes DIR] [--render VIEW.png] [--no-postprocessing]
+//                 | --input-dir DIR --output-dir DIR [--force] [--shard I/N]
+// MODEL_DIR may be an nnU-Net v2 folder (plans.json) or a v1 folder (plans.pkl + fold_N/ or all/); v1 folders are
+// predicted as nnU-Net v1 predicts, including <model>/postprocessing.json unless --no-postprocessing.
 //
 // For vertebra models (every foreground class named like a vertebra) the vertebra clean-up (label/vertebrae.hpp:
 // main component per vertebra, fragments to the vertebra they touch most, small isolated fragments and labels under
@@ -82,6 +85,7 @@ int run_segment(cli::args& a) {
     so.step_size = cli::to_double(a.value("--step", "0.5"), "--step");
     so.threads = static_cast<int>(cli::to_long(a.value("--threads", "0"), "--threads"));
     if (a.flag("--fp32")) so.fp16_accumulation = false;
+    if (a.flag("--no-postprocessing")) so.v1_postprocessing = false;  // v1 folders: skip <model>/postprocessing.json
     so.isa = ctspine::parse_isa(a.value("--isa", "auto"));
     const std::string mem = a.value("--memory-limit");
     if (!mem.empty()) so.memory_limit_bytes = parse_size(mem);
@@ -212,10 +216,11 @@ int run_segment(cli::args& a) {
     return 0;
 }
 
-CTSPINE_CLI_COMMAND("segment", "nnU-Net v2 segmentation of a CT with a model folder (CPU, nnU-Net-faithful)",
+CTSPINE_CLI_COMMAND("segment", "nnU-Net v1 or v2 segmentation of a CT with a model folder (CPU, nnU-Net-faithful)",
                     "ctspine segment --model MODEL_DIR IN.nii.gz OUT_seg.nii.gz [--folds 0 1 ...] [--no-tta] [--step 0.5] "
                     "[--threads N] [--isa auto|avx512|avx2|generic] [--fp32] [--memory-limit 8G] [--no-cleanup] [--force] [--report report.json] [--csv report.csv] "
-                    "[--preview preview.png] [--probabilities probs.nii.gz] [--meshes DIR] [--render view3d.png]\n  batch: --input-dir DIR --output-dir DIR [--force] [--shard I/N] "
+                    "[--preview preview.png] [--probabilities probs.nii.gz] [--meshes DIR] [--render view3d.png] "
+                    "[--no-postprocessing (v1: skip postprocessing.json)]\n  batch: --input-dir DIR --output-dir DIR [--force] [--shard I/N] "
                     "[--memory-limit 8G] [--no-cleanup]",
                     run_segment);
 

@@ -13,13 +13,14 @@
 #include "ctspine/core/parallel.hpp"
 #include "ctspine/core/progress.hpp"
 #include "ctspine/core/volume.hpp"
-// io: NIfTI (zlib, optional libdeflate), PyTorch checkpoints (zip + restricted pickle)
+// io: NIfTI (zlib, optional libdeflate), PNG, atomic file writing
 #include "ctspine/io/atomic_file.hpp"
 #include "ctspine/io/nifti.hpp"
-#include "ctspine/io/pickle.hpp"
 #include "ctspine/io/png.hpp"
-#include "ctspine/io/torch_checkpoint.hpp"
-#include "ctspine/io/zip_reader.hpp"
+// model: model-file formats — PyTorch checkpoints (zip + restricted pickle)
+#include "ctspine/model/pickle.hpp"
+#include "ctspine/model/torch_checkpoint.hpp"
+#include "ctspine/model/zip_reader.hpp"
 // imgproc: resampling (incl. nnU-Net mode), intensity, crop
 #include "ctspine/imgproc/crop.hpp"
 #include "ctspine/imgproc/intensity.hpp"
@@ -56,8 +57,11 @@
 #include "ctspine/nn/unet.hpp"
 // nnU-Net model folders (plans.json needs nlohmann_json) and the end-to-end segmenter
 #if defined(CTSPINE_HAVE_NLOHMANN_JSON) || __has_include(<nlohmann/json.hpp>)
-#include "ctspine/io/nnunet_model.hpp"
-#include "ctspine/io/nnunet_plans.hpp"
+#include "ctspine/model/nnunet_model.hpp"
+#include "ctspine/model/nnunet_plans.hpp"
+#include "ctspine/model/nnunet_v1.hpp"
+#include "ctspine/pipeline/nnunet_v1_postprocessing.hpp"
+#include "ctspine/pipeline/nnunet_v1_predict.hpp"
 #include "ctspine/pipeline/probabilities.hpp"
 #include "ctspine/pipeline/segment.hpp"
 #include "ctspine/pipeline/vertebra_classes.hpp"

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include <ctspine/io/torch_checkpoint.hpp>
+#include <ctspine/model/torch_checkpoint.hpp>
 
 #include "bench_common.hpp"
 

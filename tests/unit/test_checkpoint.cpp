@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "ctspine/io/torch_checkpoint.hpp"
+#include "ctspine/model/torch_checkpoint.hpp"
 #include "test_support.hpp"
 
 using namespace ctspine;

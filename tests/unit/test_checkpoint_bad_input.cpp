@@ -8,8 +8,8 @@
 #include <fstream>
 #include <random>
 
-#include "ctspine/io/nnunet_model.hpp"
-#include "ctspine/io/torch_checkpoint.hpp"
+#include "ctspine/model/nnunet_model.hpp"
+#include "ctspine/model/torch_checkpoint.hpp"
 #include "test_support.hpp"
 
 using namespace ctspine;

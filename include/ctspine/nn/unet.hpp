@@ -98,18 +98,19 @@ public:
             const auto st = cfg_.strides[static_cast<size_t>(n - 1 - s)];
             const std::string p = "decoder.transpconvs." + std::to_string(s);
             const parameter& w = take(p + ".weight", {below, skip, st[0], st[1], st[2]});
-            const parameter* b = bias ? &take(p + ".bias", {skip}) : nullptr;
+            const parameter* b = bias && cfg_.transpconv_bias ? &take(p + ".bias", {skip}) : nullptr;
             up_.push_back(transpose_weights::pack(w.values.data(), b ? b->values.data() : nullptr, below, skip, st));
             std::vector<layer> ds;
             for (int j = 0; j < cfg_.n_conv_per_stage_decoder[static_cast<size_t>(s)]; ++j)
                 ds.push_back(conv("decoder.stages." + std::to_string(s) + ".convs." + std::to_string(j), j == 0 ? 2 * skip : skip, skip,
-                                  cfg_.kernel_sizes[static_cast<size_t>(n - 2 - s)], {1, 1, 1}, bias, j == 0 ? skip : 0));
+                                  decoder_kernel(s), {1, 1, 1}, bias, j == 0 ? skip : 0));
             dec_.push_back(std::move(ds));
             // every seg layer exists in the checkpoint; only the last is used (deep supervision off)
             const std::string sp = "decoder.seg_layers." + std::to_string(s);
             const parameter& sw = take(sp + ".weight", {cfg_.num_classes, skip, 1, 1, 1});
-            const parameter& sb = take(sp + ".bias", {cfg_.num_classes});
-            if (s == n - 2) head_ = conv_weights::pack(sw.values.data(), sb.values.data(), skip, cfg_.num_classes, {1, 1, 1}, {1, 1, 1});
+            const parameter* sb = cfg_.seg_head_bias ? &take(sp + ".bias", {cfg_.num_classes}) : nullptr;
+            if (s == n - 2)
+                head_ = conv_weights::pack(sw.values.data(), sb ? sb->values.data() : nullptr, skip, cfg_.num_classes, {1, 1, 1}, {1, 1, 1});
         }
         for (auto& [k, u] : used)
             if (!u) throw error(errc::model_format, "unet: unexpected weight '" + k + "' for this architecture", {}, k);
@@ -227,6 +228,10 @@ private:
         std::vector<blocked_tensor> skips;
     };
 
+    std::array<int, 3> decoder_kernel(int s) const {
+        return cfg_.decoder_kernel_sizes.empty() ? cfg_.kernel_sizes[static_cast<size_t>(cfg_.n_stages() - 2 - s)]
+                                                 : cfg_.decoder_kernel_sizes[static_cast<size_t>(s)];
+    }
     static bool is_alias(const std::string& k) {
         return k.rfind("decoder.encoder.", 0) == 0 || k.find(".all_modules.") != std::string::npos;
     }
@@ -241,6 +246,11 @@ private:
         if (cfg_.kernel_sizes.size() != n || cfg_.strides.size() != n || cfg_.n_conv_per_stage.size() != n ||
             cfg_.n_conv_per_stage_decoder.size() != n - 1)
             throw error(errc::model_format, "unet: per-stage lists have inconsistent lengths");
+        if (!cfg_.decoder_kernel_sizes.empty() && cfg_.decoder_kernel_sizes.size() != n - 1)
+            throw error(errc::model_format, "unet: decoder_kernel_sizes needs one entry per decoder stage");
+        for (auto& k : cfg_.decoder_kernel_sizes)
+            for (int v : k)
+                if (v != 1 && v != 3) throw error(errc::unsupported, "unet: kernel sizes must be 1 or 3");
         for (auto& k : cfg_.kernel_sizes)
             for (int v : k)
                 if (v != 1 && v != 3) throw error(errc::unsupported, "unet: kernel sizes must be 1 or 3");

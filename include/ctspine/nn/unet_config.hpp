@@ -1,5 +1,5 @@
 // ctspine — the description of an nnU-Net 3-D network (what plans.json's arch_kwargs say), shared by the
-// engine (nn/unet.hpp) and the model loader (io/nnunet_model.hpp).
+// engine (nn/unet.hpp) and the model loader (model/nnunet_model.hpp).
 #pragma once
 #include <array>
 #include <string>
@@ -24,7 +24,12 @@ struct unet_config {
     std::vector<std::array<int, 3>> strides;          ///< per stage, each entry 1 or 2; stage 0 is usually {1,1,1}
     std::vector<int> n_conv_per_stage;                ///< encoder: convs (plain) or residual blocks (ResEnc) per stage
     std::vector<int> n_conv_per_stage_decoder;        ///< n_stages - 1 entries
+    /// Decoder stage s (s = 0 lowest resolution) kernel; empty = the matching encoder stage's kernel
+    /// (kernel_sizes[n_stages - 2 - s]). Some architectures use another (e.g. one level deeper).
+    std::vector<std::array<int, 3>> decoder_kernel_sizes;
     bool conv_bias = true;
+    bool transpconv_bias = true;                      ///< transposed convs have a bias (only if conv_bias too)
+    bool seg_head_bias = true;                        ///< 1×1×1 segmentation heads have a bias
     double norm_eps = 1e-5;                           ///< InstanceNorm3d eps
     bool norm_affine = true;
     nonlinearity nonlin = nonlinearity::leaky_relu;

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -21,8 +22,10 @@
 #include "ctspine/core/volume.hpp"
 #include "ctspine/imgproc/intensity.hpp"
 #include "ctspine/imgproc/nnunet_resample.hpp"
-#include "ctspine/io/nnunet_model.hpp"
+#include "ctspine/model/nnunet_model.hpp"
 #include "ctspine/nn/sliding_window.hpp"
+#include "ctspine/pipeline/nnunet_v1_postprocessing.hpp"
+#include "ctspine/pipeline/nnunet_v1_predict.hpp"
 #include "ctspine/pipeline/probabilities.hpp"
 
 namespace ctspine {
@@ -70,6 +73,9 @@ struct segment_options {
     /// 0 = no limit. Otherwise segment() estimates its peak memory (segment_memory_estimate::peak_bytes) before any
     /// large allocation and throws errc::size_limit if the estimate exceeds this many bytes.
     std::size_t memory_limit_bytes = 0;
+    /// nnU-Net v1 folders only: apply <model folder>/postprocessing.json when it exists, as nnUNet_predict does by
+    /// default (nnunet-v1-spec.md §5.5); false = raw argmax (nnUNet_predict --disable_postprocessing).
+    bool v1_postprocessing = true;
 };
 
 /// What one segmentation allocates, in bytes, per stage (the input CT not counted; the label map and, when asked
@@ -158,8 +164,14 @@ public:
     explicit segmenter(const std::string& model_folder, const model_load_options& opt = {})
         : model_(nnunet_model::load(model_folder, opt)) {
         check_supported();
+        load_v1_postprocessing();
     }
-    explicit segmenter(nnunet_model model) : model_(std::move(model)) { check_supported(); }
+    explicit segmenter(nnunet_model model) : model_(std::move(model)) {
+        check_supported();
+        load_v1_postprocessing();
+    }
+    /// v1 folders: the postprocessing.json that segment() applies (nullopt = none in the folder, or a v2 model).
+    const std::optional<nnunet_v1_postprocessing>& v1_postprocessing() const noexcept { return v1_pp_; }
 
     const nnunet_model& model() const noexcept { return model_; }
     /// Class names by label value (dataset.json "labels" order).
@@ -246,7 +258,7 @@ private:
         mi.num_classes = num_classes();
         mi.folds = static_cast<index_t>(model_.networks().size());
         mi.network_workspace_bytes = model_.networks().front().peak_working_bytes(mi.patch);
-        mi.fp16_accumulation = opt.fp16_accumulation;
+        mi.fp16_accumulation = opt.fp16_accumulation && model_.format_version() == 2;  // v1: float32 throughout
         mi.mirroring = opt.mirroring.value_or(true) && model_.mirror_axes() && !model_.mirror_axes()->empty();
         mi.probabilities = probabilities;
         return estimate_segment_memory(mi);
@@ -293,8 +305,149 @@ private:
         return p;
     }
 
+    /// nnU-Net v1 predict (nnunet-v1-spec.md §3-5): crop → transpose → NaN→0 → resample raw HU (order 3, order_z 0)
+    /// → CT normalisation (clip, − mean, / sd in float32, no epsilon) → v1 sliding window (softmax probabilities,
+    /// float32) per fold, float32 fold mean → transpose back → probabilities resampled to the crop (order 1; separate-z
+    /// checks the original spacing first, then the plans' spacing as given — v1's transposed-order quirk) → argmax
+    /// (first maximum) → uncrop. Probabilities, if asked for, are the exported ones; outside the crop background = 1.
+    void run_v1(const volume<float>& ct, volume_view<std::uint16_t> out, float* probs, const detail::case_plan& p,
+                const segment_options& opt) const {
+        const auto& cfg = model_.configuration();
+        const nnunet_v1_plans& v1 = *model_.v1_plans();
+        auto stage = [&](double f, const char* what) { ctspine::detail::report(opt.progress, f, what); };
+        stage(0.0, "preprocess");
+        const nnunet::shape3& sc = p.sc;
+        const nnunet::shape3& sn = p.sn;
+        const index_t n_cls = num_classes();
+        nn::tensor input({1, sn[0], sn[1], sn[2]});
+        {
+            const bool resample = sc != sn;
+            std::vector<float> crop_buf(resample ? static_cast<size_t>(sc[0] * sc[1] * sc[2]) : 0);
+            float* crop = resample ? crop_buf.data() : input.data();
+            const float* src = ct.data();
+            parallel_for(opt.threads, sc[0], [&](std::ptrdiff_t i0, std::ptrdiff_t i1, int) {
+                for (std::ptrdiff_t i = i0; i < i1; ++i)
+                    for (index_t j = 0; j < sc[1]; ++j) {
+                        float* o = crop + (i * sc[1] + j) * sc[2];
+                        const index_t base = p.crop_index(i, j, 0);
+                        for (index_t k = 0; k < sc[2]; ++k) {
+                            const float v = src[base + k * p.stride[2]];
+                            o[k] = std::isnan(v) ? 0.0f : v;  // data[np.isnan(data)] = 0
+                        }
+                    }
+            }, 1);
+            if (resample)
+                nnunet::resample_data_or_seg_to_shape<float, float>(crop, sc, input.data(), sn, p.spt, p.target, 3, 0, std::nullopt,
+                                                                    opt.threads);
+            const auto& ip = v1.intensity.at(0);
+            const float lo = float(ip.percentile_00_5), hi = float(ip.percentile_99_5), mean = float(ip.mean), sd = float(ip.sd);
+            float* d = input.data();
+            parallel_for(opt.threads, input.size(), [&](index_t b, index_t e, int) {
+                ctspine::detail::ct_normalize_kernel(d + b, d + b, e - b, lo, hi, mean, sd);
+            }, 1 << 16);
+        }
+        stage(0.05, "preprocess");
+
+        nnunet_v1_sliding_window_options so;
+        so.step_size = opt.step_size;
+        so.threads = opt.threads;
+        if (opt.mirroring.value_or(true) && model_.mirror_axes()) so.mirror_axes = *model_.mirror_axes();
+        const auto& nets = model_.networks();
+        const auto n_folds = static_cast<double>(nets.size());
+        const nn::shape3i patch{cfg.patch_size[0], cfg.patch_size[1], cfg.patch_size[2]};
+        nn::tensor sm;
+        for (size_t f = 0; f < nets.size(); ++f) {
+            if (opt.progress)
+                so.progress = [&, f](double fr, std::string_view) {
+                    return opt.progress(0.05 + 0.85 * (static_cast<double>(f) + fr) / n_folds, "predict");
+                };
+            const nn::unet& net = nets[f];
+            const int threads = opt.threads;
+            const cpu_isa isa = opt.isa;
+            auto fwd = [&net, threads, isa](const nn::tensor& in, nn::tensor& o) { net.forward(in, o, threads, isa); };
+            nn::tensor pf = nnunet_v1_predict_sliding_window(input, patch, n_cls, fwd, so);
+            if (f == 0) sm = std::move(pf);
+            else nnunet_v1_accumulate_fold(sm, pf);
+            net.release_workspace();
+        }
+        nnunet_v1_finish_folds(sm, static_cast<index_t>(nets.size()));
+        input = nn::tensor();
+        stage(0.9, "export");
+
+        // export in nnU-Net's original (z, y, x) axis order: transposed axis i is original axis tf[i]
+        const auto& tf = model_.plans().transpose_forward;
+        const dims3 d = ct.dims();
+        nnunet::shape3 su{}, scu{};
+        std::array<index_t, 3> lou{}, strideu{}, snstride{};
+        for (size_t i = 0; i < 3; ++i) {
+            const auto a = static_cast<size_t>(tf[i]);
+            su[a] = sn[i];
+            scu[a] = sc[i];
+            lou[a] = p.lo[i];
+        }
+        strideu = {d[0] * d[1], d[0], 1};
+        snstride = {sn[1] * sn[2], sn[2], 1};  // strides of the transposed prediction
+        std::array<index_t, 3> src_stride{};    // stride in the prediction of original axis a
+        for (size_t i = 0; i < 3; ++i) src_stride[static_cast<size_t>(tf[i])] = snstride[i];
+        const auto sp = ct.spacing_mm();
+        const nnunet::spacing3 orig_sp{sp[2], sp[1], sp[0]};
+        const index_t N = out.size(), nu = su[0] * su[1] * su[2], ncu = scu[0] * scu[1] * scu[2];
+        const bool resample = scu != su;
+        std::fill(out.begin(), out.end(), std::uint16_t(0));
+        if (probs) {
+            std::fill(probs, probs + N, 1.0f);
+            std::fill(probs + N, probs + n_cls * N, 0.0f);
+        }
+        std::vector<float> chan(static_cast<size_t>(nu)), tmp(resample ? static_cast<size_t>(ncu) : 0),
+            best(static_cast<size_t>(ncu));
+        std::uint16_t* o = out.data();
+        for (index_t c = 0; c < n_cls; ++c) {
+            const float* pc = sm.channel(c);
+            parallel_for(opt.threads, su[0], [&](std::ptrdiff_t i0, std::ptrdiff_t i1, int) {
+                for (std::ptrdiff_t i = i0; i < i1; ++i)
+                    for (index_t j = 0; j < su[1]; ++j)
+                        for (index_t k = 0; k < su[2]; ++k)
+                            chan[static_cast<size_t>((i * su[1] + j) * su[2] + k)] =
+                                pc[i * src_stride[0] + j * src_stride[1] + k * src_stride[2]];
+            }, 1);
+            if (resample)
+                nnunet::resample_data_or_seg_to_shape<float, float>(chan.data(), su, tmp.data(), scu, orig_sp, p.target,
+                                                                    v1.export_interpolation_order, v1.export_interpolation_order_z,
+                                                                    v1.export_force_separate_z, opt.threads);
+            const float* v = resample ? tmp.data() : chan.data();
+            parallel_for(opt.threads, scu[0], [&](std::ptrdiff_t i0, std::ptrdiff_t i1, int) {
+                for (std::ptrdiff_t i = i0; i < i1; ++i)
+                    for (index_t j = 0; j < scu[1]; ++j)
+                        for (index_t k = 0; k < scu[2]; ++k) {
+                            const auto q = static_cast<size_t>((i * scu[1] + j) * scu[2] + k);
+                            const index_t m = (i + lou[0]) * strideu[0] + (j + lou[1]) * strideu[1] + (k + lou[2]) * strideu[2];
+                            if (probs) probs[c * N + m] = v[q];
+                            if (c == 0 || v[q] > best[q]) {  // argmax: first maximum wins
+                                best[q] = v[q];
+                                o[m] = static_cast<std::uint16_t>(c);
+                            }
+                        }
+            }, 1);
+            ctspine::detail::report(opt.progress, 0.9 + 0.09 * static_cast<double>(c + 1) / static_cast<double>(n_cls), "export");
+        }
+        if (v1_pp_ && opt.v1_postprocessing) {
+            // load_remove_save: volume_per_voxel = float(np.prod(GetSpacing())) — (x·y)·z in float64
+            const double vpv = sp[0] * sp[1] * sp[2];
+            apply_nnunet_v1_postprocessing<std::uint16_t>(out, *v1_pp_, vpv, opt.threads);
+        }
+        stage(1.0, "done");
+    }
+
+    void load_v1_postprocessing() {
+        if (model_.format_version() != 1) return;
+        const std::filesystem::path f = std::filesystem::path(model_.folder()) / "postprocessing.json";
+        std::error_code ec;
+        if (std::filesystem::exists(f, ec)) v1_pp_ = read_nnunet_v1_postprocessing(f.string());
+    }
+
     void run(const volume<float>& ct, volume_view<std::uint16_t> out, float* probs, const detail::case_plan& p,
              const segment_options& opt) const {
+        if (model_.format_version() == 1) return run_v1(ct, out, probs, p, opt);
         const auto& cfg = model_.configuration();
         auto stage = [&](double f, const char* what) { ctspine::detail::report(opt.progress, f, what); };
         stage(0.0, "preprocess");
@@ -436,6 +589,14 @@ private:
 private:
     void check_supported() const {
         const auto& cfg = model_.configuration();
+        if (model_.format_version() == 1) {
+            if (cfg.normalization_schemes.size() != 1 || cfg.normalization_schemes[0] != "CT")
+                throw error(errc::unsupported, "segment: nnU-Net v1 models: only single-channel 'CT' normalisation is supported",
+                            model_.folder(), "normalization_schemes", cfg.normalization_schemes.empty() ? "" : cfg.normalization_schemes[0]);
+            if (model_.v1_plans()->intensity.empty() || !(model_.v1_plans()->intensity[0].sd > 0))
+                throw error(errc::model_format, "segment: v1 plans have no usable intensityproperties (sd must be > 0)", model_.folder());
+            return;
+        }
         if (cfg.normalization_schemes.size() != 1)
             throw error(errc::unsupported, "segment: only single-channel (CT) models are supported", model_.folder());
         if (cfg.normalization_schemes[0] != "CTNormalization")
@@ -455,6 +616,7 @@ private:
     }
 
     nnunet_model model_;
+    std::optional<nnunet_v1_postprocessing> v1_pp_;
 };
 
 }  // namespace ctspine

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "ctspine/core/error.hpp"
-#include "ctspine/io/pickle.hpp"
-#include "ctspine/io/zip_reader.hpp"
+#include "ctspine/model/pickle.hpp"
+#include "ctspine/model/zip_reader.hpp"
 #include "ctspine/nn/tensor.hpp"
 
 namespace ctspine {

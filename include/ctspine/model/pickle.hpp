@@ -8,7 +8,8 @@
 //   torch._utils._rebuild_parameter(t,..)-> that tensor
 //   torch.device(...)                    -> string "cpu" / "cuda:0"
 //   _codecs.encode(s, 'latin1')          -> bytes (how protocol 2 pickles bytes)
-//   numpy.(_)core.multiarray.scalar(dtype('f8'), 8 bytes) -> float; other numpy scalars / dtypes -> opaque
+//   numpy.(_)core.multiarray.scalar(dtype('f8'|'f4'|'i8'), raw bytes) -> float / integer; other scalars -> opaque
+//   numpy.(_)core.multiarray._reconstruct(numpy.ndarray, …) + BUILD -> flat list of numbers (nnU-Net v1 plans)
 //   torch.*Storage, builtins.set/frozenset/slice/complex, numpy.dtype/ndarray/_reconstruct -> opaque objects
 // Any other global is refused (errc::unsupported) unless pickle_limits::allow_unknown_globals, in which case it
 // becomes an opaque object. Values live in an arena (indices, no pointers), so hostile cyclic pickles cannot leak.
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ctspine/core/error.hpp"
@@ -52,6 +54,7 @@ struct pickle_limits {
     std::size_t max_nodes = 50'000'000;     ///< values created in total
     std::size_t max_stack = 1'000'000;      ///< stack + mark-stack depth (a "deep pickle" guard)
     std::size_t max_memo = 10'000'000;
+    std::uint64_t max_array_elements = 1'000'000;  ///< numpy arrays inside the pickle (v1 plans hold 3-element ones)
     bool allow_unknown_globals = false;     ///< true: unknown globals become opaque objects instead of an error
 };
 
@@ -159,7 +162,8 @@ public:
                     auto name = pop(), mod = pop();
                     if (node(mod).kind != pickle_kind::string || node(name).kind != pickle_kind::string)
                         fail("STACK_GLOBAL operands are not strings");
-                    push(make_global(node(mod).s, node(name).s));
+                    const std::string m = node(mod).s, nm = node(name).s;  // copies: make() may reallocate nodes
+                    push(make_global(m, nm));
                     break;
                 }
                 case 'R': { auto args = pop(); auto fn = pop(); push(reduce(fn, args)); break; }   // REDUCE
@@ -167,6 +171,7 @@ public:
                 case 0x92: { pop(); auto args = pop(); auto cls = pop(); push(reduce(cls, args)); break; }  // NEWOBJ_EX
                 case 'b': {                                                  // BUILD
                     auto state = pop();
+                    if (is_ndarray_shell(top())) { build_ndarray(top(), state); break; }
                     auto& o = node(top());
                     if (o.kind == pickle_kind::object) {
                         if (o.items.size() == 2) o.items.push_back(state);
@@ -408,6 +413,89 @@ private:
             }
         }
         return make_seq(pickle_kind::object, {fn, args});  // allow-listed but not interpreted: opaque
+    }
+
+    // numpy arrays (nnU-Net v1 plans; nnunet-v1-spec.md §1.5): numpy.core.multiarray._reconstruct(numpy.ndarray, (0,),
+    // b'b') REDUCE gives an empty shell, then BUILD (version, shape, dtype, is_fortran, raw bytes) fills it
+    // (numpy/core/src/multiarray/methods.c array_setstate). The shell becomes a flat list of integer / floating nodes
+    // in C order; `s` keeps the dtype code, so users can tell an array from a list. Nothing is executed.
+    bool is_ndarray_shell(std::uint32_t v) {
+        const auto& o = node(v);
+        if (o.kind != pickle_kind::object || o.items.size() != 2) return false;
+        if (!is_global(o.items[0], "numpy.core.multiarray", "_reconstruct") &&
+            !is_global(o.items[0], "numpy._core.multiarray", "_reconstruct"))
+            return false;
+        const auto& a = node(o.items[1]);
+        return a.kind == pickle_kind::tuple && !a.items.empty() && is_global(a.items[0], "numpy", "ndarray");
+    }
+    /// The dtype code ('f8', 'i8', …) and byte order of a numpy.dtype(code, False, True) object with its BUILD state.
+    std::pair<std::string, char> dtype_of(std::uint32_t v) {
+        const auto& d = node(v);
+        if (d.kind != pickle_kind::object || d.items.size() < 2 || !is_global(d.items[0], "numpy", "dtype"))
+            fail("ndarray: dtype is not numpy.dtype(...)");
+        const auto& args = node(d.items[1]);
+        if (args.kind != pickle_kind::tuple || args.items.empty() || node(args.items[0]).kind != pickle_kind::string)
+            fail("ndarray: dtype without a type code");
+        char order = '|';
+        if (d.items.size() == 3) {
+            const auto& st = node(d.items[2]);
+            if (st.kind == pickle_kind::tuple && st.items.size() >= 2 && node(st.items[1]).kind == pickle_kind::string &&
+                node(st.items[1]).s.size() == 1)
+                order = node(st.items[1]).s[0];
+        }
+        return {node(args.items[0]).s, order};
+    }
+    void build_ndarray(std::uint32_t target, std::uint32_t state) {
+        const auto& st = node(state);
+        if (st.kind != pickle_kind::tuple || st.items.size() != 5) fail("ndarray: BUILD state is not (version, shape, dtype, fortran, data)");
+        const std::vector<std::uint32_t> it = st.items;  // copy: make() may reallocate nodes
+        const std::vector<std::int64_t> shape = int_tuple(it[1], "ndarray shape");
+        std::uint64_t count = 1;
+        for (auto d : shape) {
+            if (d < 0) fail("ndarray: negative extent");
+            if (d > 0 && count > lim_.max_array_elements / static_cast<std::uint64_t>(d))
+                fail(cat("ndarray: more than ", lim_.max_array_elements, " elements"), errc::size_limit);
+            count *= static_cast<std::uint64_t>(d);
+        }
+        if (count > lim_.max_array_elements) fail(cat("ndarray: more than ", lim_.max_array_elements, " elements"), errc::size_limit);
+        const auto [code, order] = dtype_of(it[2]);
+        if (order == '>') fail("ndarray: big-endian arrays are not supported", errc::unsupported);
+        if (node(it[3]).kind != pickle_kind::boolean) fail("ndarray: is_fortran is not a bool");
+        const bool fortran = node(it[3]).b;
+        if (fortran && shape.size() > 1) fail("ndarray: Fortran-order arrays are not supported", errc::unsupported);
+        if (node(it[4]).kind != pickle_kind::bytes) fail("ndarray: data is not bytes", errc::unsupported);
+        std::size_t size = 0;
+        if (code == "f8" || code == "i8" || code == "u8") size = 8;
+        else if (code == "f4" || code == "i4" || code == "u4") size = 4;
+        else if (code == "i2" || code == "u2") size = 2;
+        else if (code == "i1" || code == "u1" || code == "b1") size = 1;
+        else fail("ndarray: dtype '" + code + "' is not supported", errc::unsupported);
+        const std::string raw = node(it[4]).s;
+        if (raw.size() != count * size)
+            fail(cat("ndarray: ", raw.size(), " data bytes for ", count, " elements of ", size, " bytes"), errc::shape_mismatch);
+        std::vector<std::uint32_t> items;
+        items.reserve(static_cast<std::size_t>(count));
+        for (std::size_t k = 0; k < count; ++k) {
+            const char* b = raw.data() + k * size;
+            std::uint32_t v;
+            if (code[0] == 'f') {
+                v = make(pickle_kind::floating);
+                if (size == 8) { double d; std::memcpy(&d, b, 8); node(v).f = d; }
+                else { float f; std::memcpy(&f, b, 4); node(v).f = f; }
+            } else {
+                v = make(code == "b1" ? pickle_kind::boolean : pickle_kind::integer);
+                std::uint64_t u = 0;
+                for (std::size_t j = size; j-- > 0;) u = (u << 8) | static_cast<unsigned char>(b[j]);
+                if (code[0] == 'i' && size < 8 && (u >> (8 * size - 1)) & 1u) u |= ~std::uint64_t(0) << (8 * size);
+                node(v).i = static_cast<std::int64_t>(u);
+                node(v).b = u != 0;
+            }
+            items.push_back(v);
+        }
+        auto& t = node(target);
+        t.kind = pickle_kind::list;
+        t.s = "ndarray:" + code;
+        t.items = std::move(items);
     }
 
     std::uint32_t persistent(std::uint32_t pid) {
