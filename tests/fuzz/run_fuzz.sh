@@ -38,6 +38,12 @@ seed_nifti() {
   echo "$n seeds"
 }
 
+seed_pickle() {
+  local out=$1 n=0
+  while IFS= read -r f; do cp "$f" "$out/seed_$n.pkl"; n=$((n + 1)); done < <(find tests/data -name '*.pkl')
+  echo "$n seeds"
+}
+
 status=0
 for t in "${targets[@]}"; do
   src=tests/fuzz/$t.cpp
@@ -47,12 +53,14 @@ for t in "${targets[@]}"; do
   "$cxx" "${flags[@]}" "$src" -o "$bin" "${libs[@]}"
   work=build-fuzz/$t.corpus
   mkdir -p "$work" "build-fuzz/$t.artifacts" "tests/fuzz/corpus/${t#fuzz_}"
-  case $t in fuzz_nifti) seed_nifti "$work" ;; esac
+  case $t in fuzz_nifti) seed_nifti "$work" ;; fuzz_pickle) seed_pickle "$work" ;; esac
+  par=()  # -jobs makes libFuzzer write fuzz-N.log files; only when asked for parallel processes
+  [ "${CTSPINE_FUZZ_JOBS:-1}" -gt 1 ] && par=(-jobs="$CTSPINE_FUZZ_JOBS" -workers="$CTSPINE_FUZZ_JOBS")
   dict=()
   [ -f "tests/fuzz/${t#fuzz_}.dict" ] && dict=(-dict="tests/fuzz/${t#fuzz_}.dict")
   echo "== $t: fuzzing for ${seconds} s"
   if ! "$bin" "$work" "tests/fuzz/corpus/${t#fuzz_}" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-       -max_len=65536 -jobs="${CTSPINE_FUZZ_JOBS:-1}" -workers="${CTSPINE_FUZZ_JOBS:-1}" -print_final_stats=1 \
+       -max_len=65536 "${par[@]}" -print_final_stats=1 \
        -artifact_prefix="build-fuzz/$t.artifacts/" 2>&1 | tee "build-fuzz/$t.log" | grep -E "INITED|DONE|stat::number_of_executed_units|ERROR|SUMMARY|Test unit written"; then
     :
   fi

@@ -224,6 +224,33 @@ public:
     }
 
 private:
+    /// Non-finite voxels have no defined result: nnU-Net v2 passes NaN and ±Inf on into resampling, normalisation and
+    /// the network (its output there is meaningless), and v1 replaces NaN by 0 but passes ±Inf on. So a v2 model
+    /// refuses NaN and ±Inf, a v1 model ±Inf (its NaN become 0 as in v1), with the counts, instead of writing labels
+    /// that silently depend on them.
+    void check_finite(const volume<float>& ct, int threads) const {
+        const int t = resolve_threads(threads);
+        std::vector<index_t> nans(static_cast<size_t>(t), 0), infs(static_cast<size_t>(t), 0);
+        parallel_for(t, ct.size(), [&](index_t b, index_t e, int w) {
+            index_t n = 0, i = 0;
+            for (index_t k = b; k < e; ++k) {
+                const float x = ct[k];
+                n += std::isnan(x);
+                i += std::isinf(x);
+            }
+            nans[static_cast<size_t>(w)] = n;
+            infs[static_cast<size_t>(w)] = i;
+        }, 1 << 16);
+        index_t n = 0, i = 0;
+        for (int w = 0; w < t; ++w) n += nans[static_cast<size_t>(w)], i += infs[static_cast<size_t>(w)];
+        const bool v1 = model_.v1_plans().has_value();
+        if (i > 0 || (n > 0 && !v1))
+            throw error(errc::invalid_argument,
+                        detail::cat("segment: the CT has ", n, " NaN and ", i, " infinite voxels; nnU-Net ", v1 ? "v1" : "v2",
+                                    " gives no meaningful labels for them: replace them first (e.g. with the air value)"),
+                        {}, "ct");
+    }
+
     /// Shapes of a case whose non-zero bbox is [lo_o, hi_o) in nnU-Net's original (z, y, x) order.
     void init_plan_shapes(const dims3& d, const std::array<double, 3>& sp, const std::array<index_t, 3>& lo_o,
                           const std::array<index_t, 3>& hi_o, detail::case_plan& p) const {
@@ -269,6 +296,7 @@ private:
         const dims3 d = ct.dims();
         for (index_t e : d)
             if (e <= 0) throw error(errc::invalid_argument, "segment: empty CT");
+        check_finite(ct, opt.threads);
         // crop_to_nonzero's bbox (half-open; all-zero -> full extent), per z slice, then merged (deterministic)
         std::vector<std::array<index_t, 5>> per_z(static_cast<size_t>(d[2]));
         parallel_for(opt.threads, d[2], [&](std::ptrdiff_t z0, std::ptrdiff_t z1, int) {
