@@ -81,9 +81,10 @@ int run_segment(cli::args& a) {
     ctspine::segment_options so;
     if (a.flag("--no-tta")) so.mirroring = false;
     so.step_size = cli::to_double(a.value("--step", "0.5"), "--step");
+    if (!(so.step_size > 0 && so.step_size <= 1)) throw std::invalid_argument("--step must be in (0, 1]");
     so.threads = static_cast<int>(cli::to_long(a.value("--threads", "0"), "--threads"));
     if (a.flag("--fp32")) so.fp16_accumulation = false;
-    so.isa = ctspine::parse_isa(a.value("--isa", "auto"));
+    so.isa = cli::parse_option("--isa", [&] { return ctspine::parse_isa(a.value("--isa", "auto")); });
     const std::string mem = a.value("--memory-limit");
     if (!mem.empty()) so.memory_limit_bytes = parse_size(mem);
     const bool no_cleanup = a.flag("--no-cleanup");
