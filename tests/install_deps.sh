@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(cmake g++ make pkg-config libeigen3-dev libxsimd-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev)
 if [ "${1:-}" != "--build-only" ]; then
   pkgs+=(doctest-dev python3 python3-numpy python3-nibabel python3-scipy qemu-user)
+  pkgs+=(clang)  # the clang++ C++20 configuration of run_tests.sh
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -134,7 +134,9 @@ int run_segment(cli::args& a) {
     const std::vector<std::string> names = seg.class_names();
     const bool cleanup = !no_cleanup && ctspine::is_vertebra_model(names);
     const bool tty = isatty(fileno(stderr)) != 0;
-    for (const auto& [in, out] : jobs) {
+    for (const auto& job : jobs) {  // no structured binding: the progress lambda captures `in` (clang < 16 rejects that)
+        const std::string& in = job.first;
+        const std::string& out = job.second;
         if (tty)
             so.progress = [&in](double f, std::string_view stage) {
                 std::cerr << "\r" << fs::path(in).filename().string() << " " << stage << " " << static_cast<int>(f * 100) << "%   "

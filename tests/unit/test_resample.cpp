@@ -145,7 +145,9 @@ TEST_CASE("float32 linear zoom: SIMD kernels agree with the scalar twin on odd s
     std::uniform_int_distribution<int> u(-1024, 3071);
     const std::vector<std::pair<dims3, dims3>> cases = {{{13, 11, 7}, {5, 17, 9}},  {{13, 11, 7}, {13, 11, 7}}, {{37, 5, 3}, {26, 3, 1}},
                                                         {{1, 9, 4}, {3, 9, 8}},    {{50, 1, 1}, {17, 2, 3}},   {{33, 19, 21}, {41, 15, 16}}};
-    for (const auto& [di, dout] : cases) {
+    for (const auto& c : cases) {  // no structured binding: INFO captures it, which clang < 16 rejects
+        const dims3& di = c.first;
+        const dims3& dout = c.second;
         INFO(di[0] << "x" << di[1] << "x" << di[2] << " -> " << dout[0] << "x" << dout[1] << "x" << dout[2]);
         std::vector<std::int16_t> in(size_t(voxel_count(di)));
         for (auto& v : in) v = std::int16_t(u(rng));

@@ -35,23 +35,13 @@ struct zoom_clip {
 };
 
 
-/// Uninitialised scratch array for the large intermediate of zoom3d. On Linux it is 2 MiB-aligned and marked
+/// Uninitialised scratch array for the large intermediate of zoom3d. Large ones are 2 MiB-aligned and, on Linux, marked
 /// MADV_HUGEPAGE: with 4 KiB pages the first touch of a fresh ~0.5 GB buffer costs more page faults than the
 /// interpolation itself on some (virtualised) machines. The hint is advisory; failure is harmless.
 struct scratch_doubles {
-    struct freer {
-        void operator()(double* p) const noexcept { std::free(p); }
-    };
-    std::unique_ptr<double[], freer> p;
-    explicit scratch_doubles(size_t n) {
-        constexpr size_t align = size_t(2) << 20;
-        const size_t bytes = (std::max<size_t>(n, 1) * sizeof(double) + align - 1) / align * align;
-        p.reset(static_cast<double*>(std::aligned_alloc(align, bytes)));
-        if (!p) throw error(errc::out_of_memory, "resample: cannot allocate " + std::to_string(bytes) + " bytes of scratch");
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-        (void)::madvise(p.get(), bytes, MADV_HUGEPAGE);
-#endif
-    }
+    std::unique_ptr<double[], aligned_deleter<double>> p;
+    /// allocate_uninit (core/volume.hpp): aligned operator new, portable (MSVC has no std::aligned_alloc)
+    explicit scratch_doubles(size_t n) : p(allocate_uninit<double>(static_cast<index_t>(std::max<size_t>(n, 1)))) {}
     double* get() const noexcept { return p.get(); }
 };
 
