@@ -27,23 +27,57 @@ endif()
 
 find_package(ZLIB REQUIRED)
 
-# Optional: libdeflate, a faster inflate used for .nii.gz when present (zlib stays the default dependency).
+# Optional dependencies. CTSPINE_USE_<DEP> (default ON): use it when found. With CTSPINE_REQUIRE_ENABLED_DEPENDENCIES
+# (package managers set it, and the installed config sets it for what the build used) an enabled one must be found.
+if(NOT DEFINED CTSPINE_REQUIRE_ENABLED_DEPENDENCIES)
+  set(CTSPINE_REQUIRE_ENABLED_DEPENDENCIES OFF)
+endif()
+
+# libdeflate: a faster inflate used for .nii.gz when present (zlib stays the default dependency). Its own CMake package
+# (libdeflate >= 1.15; vcpkg, Conan's CMakeDeps) first, else the library and header (Debian 12 ships 1.14 without one).
 if(NOT DEFINED CTSPINE_USE_LIBDEFLATE)
   set(CTSPINE_USE_LIBDEFLATE ON)
 endif()
 if(CTSPINE_USE_LIBDEFLATE AND NOT TARGET ctspine_libdeflate)
-  find_path(CTSPINE_LIBDEFLATE_INCLUDE_DIR libdeflate.h)
-  find_library(CTSPINE_LIBDEFLATE_LIBRARY NAMES deflate libdeflate)
-  if(CTSPINE_LIBDEFLATE_INCLUDE_DIR AND CTSPINE_LIBDEFLATE_LIBRARY)
+  find_package(libdeflate CONFIG QUIET)
+  set(_ctspine_deflate_target "")
+  foreach(_t libdeflate::libdeflate libdeflate::libdeflate_shared libdeflate::libdeflate_static)
+    if(TARGET ${_t} AND NOT _ctspine_deflate_target)
+      set(_ctspine_deflate_target ${_t})
+    endif()
+  endforeach()
+  if(_ctspine_deflate_target)
     add_library(ctspine_libdeflate INTERFACE IMPORTED)
     set_target_properties(ctspine_libdeflate PROPERTIES
-      INTERFACE_INCLUDE_DIRECTORIES "${CTSPINE_LIBDEFLATE_INCLUDE_DIR}"
-      INTERFACE_LINK_LIBRARIES "${CTSPINE_LIBDEFLATE_LIBRARY}"
+      INTERFACE_LINK_LIBRARIES "${_ctspine_deflate_target}"
       INTERFACE_COMPILE_DEFINITIONS "CTSPINE_HAVE_LIBDEFLATE=1")
+  else()
+    find_path(CTSPINE_LIBDEFLATE_INCLUDE_DIR libdeflate.h)
+    find_library(CTSPINE_LIBDEFLATE_LIBRARY NAMES deflate libdeflate deflatestatic)
+    if(CTSPINE_LIBDEFLATE_INCLUDE_DIR AND CTSPINE_LIBDEFLATE_LIBRARY)
+      add_library(ctspine_libdeflate INTERFACE IMPORTED)
+      set_target_properties(ctspine_libdeflate PROPERTIES
+        INTERFACE_INCLUDE_DIRECTORIES "${CTSPINE_LIBDEFLATE_INCLUDE_DIR}"
+        INTERFACE_LINK_LIBRARIES "${CTSPINE_LIBDEFLATE_LIBRARY}"
+        INTERFACE_COMPILE_DEFINITIONS "CTSPINE_HAVE_LIBDEFLATE=1")
+    endif()
+  endif()
+  if(NOT TARGET ctspine_libdeflate AND CTSPINE_REQUIRE_ENABLED_DEPENDENCIES)
+    message(FATAL_ERROR "ctspine: libdeflate is enabled (CTSPINE_USE_LIBDEFLATE) but was not found")
   endif()
 endif()
 
-# Optional: nlohmann_json, needed only by the nnU-Net model loader (ctspine/model/nnunet_model.hpp).
-find_package(nlohmann_json CONFIG QUIET)
+# nlohmann_json: needed only by the nnU-Net model loader (ctspine/model/nnunet_plans.hpp, nnunet_model.hpp, and the
+# segmenter); with it the target defines CTSPINE_HAVE_NLOHMANN_JSON=1.
+if(NOT DEFINED CTSPINE_USE_NLOHMANN_JSON)
+  set(CTSPINE_USE_NLOHMANN_JSON ON)
+endif()
+if(CTSPINE_USE_NLOHMANN_JSON AND NOT TARGET nlohmann_json::nlohmann_json)
+  if(CTSPINE_REQUIRE_ENABLED_DEPENDENCIES)
+    find_package(nlohmann_json 3.2 CONFIG REQUIRED)
+  else()
+    find_package(nlohmann_json 3.2 CONFIG QUIET)
+  endif()
+endif()
 
 find_package(Threads REQUIRED)

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(cmake g++ make pkg-config libeigen3-dev libxsimd-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev)
 if [ "${1:-}" != "--build-only" ]; then
   pkgs+=(doctest-dev python3 python3-numpy python3-nibabel python3-scipy qemu-user)
-  pkgs+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes of tests/fuzz/run_fuzz.sh
+  pkgs+=(clang libclang-rt-14-dev)  # run_tests.sh's clang++ C++20 configuration; libFuzzer runtimes of tests/fuzz/run_fuzz.sh
 fi
 missing=()
 for p in "${pkgs[@]}"; do

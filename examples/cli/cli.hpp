@@ -88,6 +88,22 @@ inline bool register_command(const std::string& name, command c) {
 double to_double(const std::string& s, const std::string& what);
 long to_long(const std::string& s, const std::string& what);
 
+/// Exit statuses of the tool: 0 success, 1 a run-time failure (unreadable or invalid input, I/O, cancelled, ...),
+/// 2 a usage error (no or unknown command, unknown option, missing or unusable argument). A usage error is a
+/// std::invalid_argument thrown by the command; main() turns it into status 2 and prints the command's usage.
+constexpr int exit_ok = 0, exit_failure = 1, exit_usage = 2;
+
+/// Parse an option's value with a library function (parse_isa, parse_label_scheme, ...): its error is the user's
+/// usage error, so it becomes std::invalid_argument ("--isa: unknown instruction set 'x' ...").
+template <class F>
+auto parse_option(const std::string& option, F&& parse) -> decltype(parse()) {
+    try {
+        return parse();
+    } catch (const std::exception& e) {
+        throw std::invalid_argument(option + ": " + e.what());
+    }
+}
+
 }  // namespace cli
 
 #define CTSPINE_CLI_CONCAT2(a, b) a##b

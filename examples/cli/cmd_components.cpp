@@ -11,6 +11,8 @@ namespace {
 int run_components(cli::args& a) {
     ctspine::cc_options o;
     o.connectivity = static_cast<int>(cli::to_long(a.value("--connectivity", "26"), "--connectivity"));
+    if (o.connectivity != 6 && o.connectivity != 18 && o.connectivity != 26)
+        throw std::invalid_argument("--connectivity must be 6, 18 or 26");
     o.binary = a.flag("--binary");
     bool json = a.flag("--json");
     auto pos = a.positional();

@@ -27,7 +27,7 @@ int run_convert(cli::args& a) {
     std::string orient = a.value("--reorient");
     auto pos = a.positional();
     if (pos.size() != 2) throw std::invalid_argument("expected IN and OUT");
-    if (!orient.empty()) (void)ctspine::parse_orientation_code(orient);
+    if (!orient.empty()) (void)cli::parse_option("--reorient", [&] { return ctspine::parse_orientation_code(orient); });
     ctspine::nifti_header h = ctspine::read_nifti_header(pos[0]);
     switch (h.datatype) {
         case 2: convert_as<std::uint8_t>(pos[0], pos[1], orient, h); break;

@@ -1,6 +1,10 @@
 // ctspine resample IN OUT (--spacing X Y Z | --shape X Y Z | --like REF) [--interp nearest|linear|cubic] [--nnunet]
+// --spacing writes exactly that spacing: the input's field of view covered by voxels of that size (grid_for_spacing).
+// --shape, and --spacing with --nnunet, keep the field of view exactly (nnU-Net's zoom: the voxels are n·s/m mm).
 // Output datatype: nearest on an integer file without scaling (a label map) keeps the input's integer datatype (no new
 // values can appear); everything else (linear, cubic, --nnunet, float or scaled input) writes float32.
+#include <array>
+#include <cmath>
 #include <iostream>
 #include <type_traits>
 
@@ -14,6 +18,7 @@ namespace {
 
 struct request {
     std::vector<std::string> sp, sh;
+    std::array<double, 3> spacing{};  ///< --spacing, parsed
     std::string like;
     ctspine::interpolation ip = ctspine::interpolation::linear;
     bool nnunet = false;
@@ -21,9 +26,7 @@ struct request {
 
 ctspine::dims3 target_shape(const request& r, const ctspine::geometry& g) {
     ctspine::dims3 shape = g.dims;
-    if (!r.sp.empty())
-        shape = ctspine::shape_for_spacing(g.dims, g.spacing_mm,
-                                           {cli::to_double(r.sp[0], "--spacing"), cli::to_double(r.sp[1], "--spacing"), cli::to_double(r.sp[2], "--spacing")});
+    if (!r.sp.empty()) shape = ctspine::shape_for_spacing(g.dims, g.spacing_mm, r.spacing);  // nnU-Net's compute_new_shape
     if (!r.sh.empty()) shape = {cli::to_long(r.sh[0], "--shape"), cli::to_long(r.sh[1], "--shape"), cli::to_long(r.sh[2], "--shape")};
     return shape;
 }
@@ -40,6 +43,7 @@ void resample_labels(const request& r, const std::string& in_path, const std::st
     auto in = ctspine::read_nifti<T>(in_path);
     ctspine::volume<T> out;
     if (!r.like.empty()) out = ctspine::resample_like<T, T>(in.view(), ctspine::read_nifti_header(r.like).geom(), ctspine::interpolation::nearest);
+    else if (!r.sp.empty() && !r.nnunet) out = ctspine::resample_labels_to_spacing<T>(in.view(), r.spacing);
     else out = ctspine::resample_labels_to_shape<T>(in.view(), target_shape(r, in.geometry()));
     ctspine::write_nifti(out_path, out);
     report(in_path, out_path, out);
@@ -54,6 +58,10 @@ void resample_float(const request& r, const std::string& in_path, const std::str
     ctspine::volume<float> out;
     if (!r.like.empty()) {
         out = ctspine::resample_like<float, InT>(in.view(), ctspine::read_nifti_header(r.like).geom(), r.ip);
+    } else if (!r.sp.empty() && !r.nnunet) {
+        ctspine::resample_options o;
+        o.interp = r.ip;
+        out = ctspine::resample_to_spacing<InT, float>(in.view(), r.spacing, o);
     } else if (r.nnunet) {
         if constexpr (std::is_same_v<InT, float>) {
             // nnU-Net's data resampling: order 3 in-plane, separate z when anisotropic (x, y, z → nnU-Net's z, y, x)
@@ -61,8 +69,7 @@ void resample_float(const request& r, const std::string& in_path, const std::str
             out = ctspine::volume<float>(g);
             ctspine::nnunet::spacing3 cur{in.spacing_mm()[2], in.spacing_mm()[1], in.spacing_mm()[0]}, tgt{g.spacing_mm[2], g.spacing_mm[1], g.spacing_mm[0]};
             // nnU-Net decides separate-z from the requested target spacing, not the rounded grid's exact spacing
-            if (!r.sp.empty())
-                tgt = {cli::to_double(r.sp[2], "--spacing"), cli::to_double(r.sp[1], "--spacing"), cli::to_double(r.sp[0], "--spacing")};
+            if (!r.sp.empty()) tgt = {r.spacing[2], r.spacing[1], r.spacing[0]};
             ctspine::nnunet::resample_data_or_seg_to_shape<float, float>(in.data(), {in.dims()[2], in.dims()[1], in.dims()[0]}, out.data(),
                                                                          {shape[2], shape[1], shape[0]}, cur, tgt, 3, 0);
         }
@@ -95,6 +102,12 @@ int run_resample(cli::args& a) {
            : interp == "linear" ? ctspine::interpolation::linear
                                 : throw std::invalid_argument("--interp must be nearest, linear or cubic");
     if (r.nnunet && !r.like.empty()) throw std::invalid_argument("--nnunet resamples to a spacing or shape, not --like");
+    for (size_t i = 0; i < r.sp.size(); ++i) {
+        r.spacing[i] = cli::to_double(r.sp[i], "--spacing");
+        if (!(r.spacing[i] > 0) || !std::isfinite(r.spacing[i])) throw std::invalid_argument("--spacing values must be > 0");
+    }
+    for (const auto& v : r.sh)
+        if (cli::to_long(v, "--shape") < 1) throw std::invalid_argument("--shape values must be >= 1");
     const auto h = ctspine::read_nifti_header(pos[0]);
     const bool integer = h.datatype != int(ctspine::nifti_datatype::float32) && h.datatype != int(ctspine::nifti_datatype::float64) &&
                          !h.has_scaling();
@@ -125,6 +138,8 @@ int run_resample(cli::args& a) {
 
 CTSPINE_CLI_COMMAND("resample", "resample to a spacing, a shape or another image's grid",
                     "ctspine resample IN OUT (--spacing X Y Z | --shape X Y Z | --like REF) [--interp nearest|linear|cubic] [--nnunet]\n"
+                    "  --spacing X Y Z: voxels of exactly that size (mm) covering the input's field of view, centred on it;\n"
+                    "  --shape, and --spacing with --nnunet: the field of view kept exactly, round(n*s/X) voxels (nnU-Net's zoom);\n"
                     "  --interp nearest on an integer image (a label map, no scaling) writes the input's integer datatype;\n"
                     "  linear, cubic and --nnunet (nnU-Net's order-3 data resampling, separate z) write float32.\n"
                     "  --like REF: world-space resampling onto REF's grid (nearest, linear or cubic B-spline; outside -> 0).",

@@ -83,10 +83,11 @@ int run_segment(cli::args& a) {
     ctspine::segment_options so;
     if (a.flag("--no-tta")) so.mirroring = false;
     so.step_size = cli::to_double(a.value("--step", "0.5"), "--step");
+    if (!(so.step_size > 0 && so.step_size <= 1)) throw std::invalid_argument("--step must be in (0, 1]");
     so.threads = static_cast<int>(cli::to_long(a.value("--threads", "0"), "--threads"));
     if (a.flag("--fp32")) so.fp16_accumulation = false;
     if (a.flag("--no-postprocessing")) so.v1_postprocessing = false;  // v1 folders: skip <model>/postprocessing.json
-    so.isa = ctspine::parse_isa(a.value("--isa", "auto"));
+    so.isa = cli::parse_option("--isa", [&] { return ctspine::parse_isa(a.value("--isa", "auto")); });
     const std::string mem = a.value("--memory-limit");
     if (!mem.empty()) so.memory_limit_bytes = parse_size(mem);
     const bool no_cleanup = a.flag("--no-cleanup");
@@ -139,7 +140,9 @@ int run_segment(cli::args& a) {
     const std::vector<std::string> names = seg.class_names();
     const bool cleanup = !no_cleanup && ctspine::is_vertebra_model(names);
     const bool tty = isatty(fileno(stderr)) != 0;
-    for (const auto& [in, out] : jobs) {
+    for (const auto& job : jobs) {  // no structured binding: the progress lambda captures `in` (clang < 16 rejects that)
+        const std::string& in = job.first;
+        const std::string& out = job.second;
         if (tty)
             so.progress = [&in](double f, std::string_view stage) {
                 std::cerr << "\r" << fs::path(in).filename().string() << " " << stage << " " << static_cast<int>(f * 100) << "%   "

@@ -13,7 +13,8 @@ namespace {
 
 int run_vertebrae(cli::args& a) {
     std::string ct_path = a.value("--ct"), clean = a.value("--clean"), json = a.value("--json"), csv = a.value("--csv");
-    ctspine::label_scheme scheme = ctspine::parse_label_scheme(a.value("--scheme", "verse"));
+    const std::string scheme_name = a.value("--scheme", "verse");
+    const ctspine::label_scheme scheme = cli::parse_option("--scheme", [&] { return ctspine::parse_label_scheme(scheme_name); });
     bool all_labels = a.flag("--all-labels");
     ctspine::vertebra_cleanup_options co;
     co.fill_holes = a.flag("--fill-holes");

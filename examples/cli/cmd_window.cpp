@@ -10,6 +10,7 @@ namespace {
 
 int run_window(cli::args& a) {
     ctspine::window_hu w{cli::to_double(a.value("--level", "400"), "--level"), cli::to_double(a.value("--width", "1800"), "--width")};
+    if (!(w.width > 0)) throw std::invalid_argument("--width must be > 0");
     bool u8 = a.flag("--uint8");
     auto pos = a.positional();
     if (pos.size() != 2) throw std::invalid_argument("expected IN and OUT");

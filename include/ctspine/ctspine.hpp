@@ -3,6 +3,9 @@
 // resampling + argmax → connected components, vertebra clean-up → write_nifti / JSON / CSV. pipeline/segment.hpp composes it.
 #pragma once
 
+// the library version (CTSPINE_VERSION_* macros, ctspine::version())
+#include "ctspine/version.hpp"
+
 // core: volumes, geometry, orientation, errors, threading, progress, fp16, run-time ISA choice
 #include "ctspine/core/cpu.hpp"
 #include "ctspine/core/error.hpp"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Anchor for bench_model: writes (once) an nnU-Net-style checkpoint of the n=6 3d_fullres PlainConvUNet
-(features 32..320, 26 classes, 31,214,914 parameters; nnunet-spec.md §2.2) with a real SGD optimizer state, as
+(features 32..320, 26 classes, 31,214,914 parameters; docs/nnunet-numerics.md §2.2) with a real SGD optimizer state, as
 nnUNetTrainer.save_checkpoint does, to the path given, then times torch.load(weights_only=False) of it
 (median of 5). Prints "torch_load: seconds". Never committed: the file is ~250 MB and lives in /tmp."""
 import os

@@ -7,7 +7,7 @@
 //                         voxel chunks, each member's length in a gzip extra subfield, so they decode in parallel);
 //   <dir>/nii/ct.nii      uncompressed.
 // Each file sits alone in its directory: asked for x.nii.gz, nifticlib and ITK read a neighbouring x.nii instead
-// when both exist (../shared/docs/anchors.md). All readers run in one invocation, each timed as the median of
+// when both exist (the project's anchor measurements). All readers run in one invocation, each timed as the median of
 // `--reps` runs, with the files in the page cache:
 //   ours      read_nifti<int16_t> (allocating, like every anchor) and read_nifti_into (a preallocated volume),
 //             with the zlib and the libdeflate back ends; read_nifti<float> (int16 → float, threaded conversion);

@@ -99,7 +99,7 @@ std::string cpu_model() {
 }
 
 state_dict random_weights(const unet_config& c) {
-    // build every canonical key with He-scaled random values (shapes as nnunet-spec.md §2.2)
+    // build every canonical key with He-scaled random values (shapes as docs/nnunet-numerics.md §2.2)
     std::mt19937 rng(1);
     std::normal_distribution<float> g(0, 1);
     state_dict sd;

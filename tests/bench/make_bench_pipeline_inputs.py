@@ -62,7 +62,7 @@ def make_model(folder, spacing):
     with open(os.path.join(out, "dataset.json"), "w") as f:
         json.dump(ds, f, indent=2)
     net = randomize_(PlainConvUNet(1, FEATURES, kernels, strides, [2] * n, N_CLASSES, [2] * (n - 1)), seed=7)
-    # The keys nnUNetPredictor.initialize_from_trained_model_folder reads (nnunet-spec.md §2.1).
+    # The keys nnUNetPredictor.initialize_from_trained_model_folder reads (docs/nnunet-numerics.md §2.1).
     ckpt = {"network_weights": net.state_dict(), "trainer_name": "nnUNetTrainer",
             "init_args": {"plans": plans, "configuration": "3d_fullres", "fold": 0, "dataset_json": ds},
             "inference_allowed_mirroring_axes": (0, 1, 2)}

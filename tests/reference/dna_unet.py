@@ -1,6 +1,6 @@
 """Plain torch.nn re-statements of dynamic_network_architectures' PlainConvUNet and ResidualEncoderUNet
 (the networks nnU-Net v2 builds from plans.json), with exactly the same module names, so that
-`state_dict()` keys, key order and aliasing match real nnU-Net checkpoints (see ../../../shared/docs/nnunet-spec.md
+`state_dict()` keys, key order and aliasing match real nnU-Net checkpoints (see docs/nnunet-numerics.md
 §2.2 and §3). Written from that spec and from reading dynamic_network_architectures (building_blocks/
 simple_conv_blocks.py, plain_conv_encoder.py, residual.py, residual_encoders.py, unet_decoder.py); no code copied.
 
@@ -185,7 +185,7 @@ def randomize_(net, seed=0):
 
 
 if __name__ == "__main__":
-    # Self-check of the key layout against nnunet-spec.md §2.2's worked example (n=6 PlainConvUNet).
+    # Self-check of the key layout against docs/nnunet-numerics.md §2.2's worked example (n=6 PlainConvUNet).
     net = PlainConvUNet(1, [32, 64, 128, 256, 320, 320], [[3, 3, 3]] * 6,
                         [[1, 1, 1]] + [[2, 2, 2]] * 5, [2] * 6, 26, [2] * 5)
     sd = net.state_dict()

@@ -6,7 +6,7 @@ cases.txt: name s0 s1 s2 t0 t1 t2 kind params...  (shapes in numpy order (z, y, 
 kinds:
   resize ORDER                  skimage.transform.resize(img, t, order, mode='edge', anti_aliasing=False) — nnU-Net's call
   nnunet ORDER ORDER_Z sp0 sp1 sp2 nsp0 nsp1 nsp2   nnU-Net resample_data_or_seg_to_shape (is_seg False), written here
-                                                     from nnunet-spec.md §4.2.5 with skimage resize + map_coordinates
+                                                     from docs/nnunet-numerics.md §4.2.5 with skimage resize + map_coordinates
   nearest                       labels: output index floor((k + 0.5)·in/out), the grid-mode nearest rule
   world linear|nearest|cubic A_in(3x4) A_ref(3x4)   world-space resampling onto a reference grid: scipy
                                 map_coordinates (order 1 or 3 with its B-spline prefilter, mode 'nearest') at

@@ -1,6 +1,6 @@
 """Tiny nnU-Net v2 model folders for the model-loader tests (tests/data/model/), written the way nnU-Net does:
 plans.json, dataset.json and fold_N/checkpoint_final.pth saved with torch.save in nnUNetTrainer.save_checkpoint's
-dict layout (nnunetv2/training/nnUNetTrainer/nnUNetTrainer.py; nnunet-spec.md §1, §2.1). Networks come from
+dict layout (nnunetv2/training/nnUNetTrainer/nnUNetTrainer.py; docs/nnunet-numerics.md §1, §2.1). Networks come from
 dna_unet.py (exact dynamic_network_architectures module names). For each model, fold 0's network is run on a
 fixed input and input/output are recorded (raw little-endian float32) as the oracle for the C++ forward test;
 per-key weight statistics (sum, first/last values, shape) are recorded as the oracle for the checkpoint reader.

@@ -1,5 +1,5 @@
 """Independent Python reference of nnU-Net v2's sliding-window prediction, written from
-../../../shared/docs/nnunet-spec.md §4.3 and §7.3 with numpy / scipy / torch (not nnU-Net code), and the fixture
+docs/nnunet-numerics.md §4.3 and §7.3 with numpy / scipy / torch (not nnU-Net code), and the fixture
 generator for tests/unit/test_sliding_window.cpp (tests/data/pipeline/).
 
 Writes:
@@ -112,7 +112,7 @@ def synthetic_net(ncls):
 
 
 def determine_separate_z_axis(current, new):
-    """determine_do_sep_z_and_axis (nnunet-spec.md §4.2.5): ANISO_THRESHOLD 3, first the current spacing, then the
+    """determine_do_sep_z_and_axis (docs/nnunet-numerics.md §4.2.5): ANISO_THRESHOLD 3, first the current spacing, then the
     new one; the axis where max/spacing == 1; ties (2 or 3 axes) -> no separate z."""
     for sp in (current, new):
         sp = np.array(sp, dtype=float)
@@ -123,7 +123,7 @@ def determine_separate_z_axis(current, new):
 
 
 def resample_to_shape(data, new_shape, current_spacing, new_spacing, order, order_z, out_dtype):
-    """resample_data_or_seg_to_shape (is_seg False, force_separate_z None), nnunet-spec.md §4.2.5 / §4.4.1:
+    """resample_data_or_seg_to_shape (is_seg False, force_separate_z None), docs/nnunet-numerics.md §4.2.5 / §4.4.1:
     float64 work, skimage resize (mode edge, no anti-aliasing), separate z = 2-D resize per slice then
     map_coordinates(order_z, mode nearest) along the axis; result stored as out_dtype (one rounding)."""
     from scipy.ndimage import map_coordinates
@@ -156,7 +156,7 @@ def resample_to_shape(data, new_shape, current_spacing, new_spacing, order, orde
 
 
 def predict_case(model_dir, ct_path, folds=(0,), probabilities=False, mirroring=True):
-    """nnUNetv2_predict for one CT (nnunet-spec.md §4): the given folds (fp16 logits summed, then / n_folds in fp16),
+    """nnUNetv2_predict for one CT (docs/nnunet-numerics.md §4): the given folds (fp16 logits summed, then / n_folds in fp16),
     mirroring as the checkpoint says (unless mirroring=False). Returns the label array in nibabel's (x, y, z) order,
     the affine, and with probabilities=True the softmax probabilities (class, x, y, z) float32 (background 1 outside
     the crop, label_handling.py revert_cropping_on_probabilities; the labels are then the argmax of the probabilities).

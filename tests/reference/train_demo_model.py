@@ -4,13 +4,13 @@ works, NOT a clinical model) and write it as an nnU-Net v2 model folder:
   examples/models/demo_vertebrae/nnUNetTrainer__nnUNetPlans__3d_fullres/
       plans.json (v2 >= 2.3 "architecture" layout), dataset.json, fold_0/checkpoint_final.pth
 
-Data (read with nibabel, arrays transposed to nnU-Net's SimpleITK order (z,y,x), nnunet-spec.md §4.1):
+Data (read with nibabel, arrays transposed to nnU-Net's SimpleITK order (z,y,x), docs/nnunet-numerics.md §4.1):
   - example_ct_sm.nii.gz + example_seg.nii.gz (TotalSegmentator 'total' labels T11..L2 = 33..30)
   - sub-ct_label-22_ct.nii.gz + sub-ct_seg-vert_label-22_msk.nii.gz (VerSe labels L2..L4 = 21..23)
 Both label maps are mapped to one label set in VerSe order: background, T11, T12, L1, L2, L3, L4 = 0..6.
 Inputs are taken from examples/data/ when present, else from ../shared/data/spine.
 
-Preprocessing as nnU-Net's DefaultPreprocessor would do it (nnunet-spec.md §1.4, §4.2): intensity properties from
+Preprocessing as nnU-Net's DefaultPreprocessor would do it (docs/nnunet-numerics.md §1.4, §4.2): intensity properties from
 foreground voxels (percentiles 0.5/50/99.5 with np.percentile, population std), transpose [0,1,2], crop to non-zero,
 CTNormalization (clip, -mean, /max(std,1e-8)) in float32, resampling to the target spacing with
 skimage.transform.resize(order=3, mode='edge', anti_aliasing=False) (order 1 on one-hot labels for the
@@ -63,7 +63,7 @@ def find(name):
 def load_case(img_name, seg_name, mapping):
     img = nib.load(find(img_name))
     seg = nib.load(find(seg_name))
-    # SimpleITK array order (z,y,x) = nibabel's (x,y,z) reversed; spacing reversed (nnunet-spec.md §4.1)
+    # SimpleITK array order (z,y,x) = nibabel's (x,y,z) reversed; spacing reversed (docs/nnunet-numerics.md §4.1)
     data = np.asarray(img.get_fdata(dtype=np.float32)).transpose(2, 1, 0).astype(np.float32)
     raw = np.asarray(seg.dataobj).astype(np.int64).transpose(2, 1, 0)
     lab = np.zeros(raw.shape, np.int64)
@@ -202,7 +202,7 @@ def main():
         json.dump(p, f, indent=4)
     with open(os.path.join(OUT, "dataset.json"), "w") as f:
         json.dump(ds, f, indent=4)
-    ckpt = {  # nnUNetTrainer.save_checkpoint layout (nnunet-spec.md §2.1); optimizer state left empty-ish to stay small
+    ckpt = {  # nnUNetTrainer.save_checkpoint layout (docs/nnunet-numerics.md §2.1); optimizer state left empty-ish to stay small
         "network_weights": net.state_dict(),
         "optimizer_state": {"state": {}, "param_groups": []},
         "grad_scaler_state": None,

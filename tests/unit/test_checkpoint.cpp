@@ -24,7 +24,9 @@ TEST_CASE("checkpoint: dtypes, strides, offsets and shared storages match torch"
     auto exp = load_json(repo_data("model/misc/dtypes.json").string());
     const auto tensors = c.get("tensors");
     REQUIRE(tensors != pickle_tree::npos);
-    for (auto& [name, e] : exp.items()) {
+    for (auto& item : exp.items()) {  // no structured binding: CAPTURE captures it, which clang < 16 rejects
+        const std::string name = item.key();
+        auto& e = item.value();
         CAPTURE(name);
         auto node = c.tree().get(tensors, name);
         REQUIRE(node != pickle_tree::npos);
@@ -77,7 +79,9 @@ static void check_model_checkpoint(const std::string& folder, int fold) {
     auto& w = exp["folds"][std::to_string(fold)]["weights"];
     CHECK(sd.size() == w.size());
     std::size_t params = 0;
-    for (auto& [key, e] : w.items()) {
+    for (auto& item : w.items()) {  // no structured binding: CAPTURE captures it, which clang < 16 rejects
+        const std::string key = item.key();
+        auto& e = item.value();
         CAPTURE(key);
         auto it = sd.find(key);
         REQUIRE(it != sd.end());

@@ -1,4 +1,4 @@
-// Label schemes against the published tables (known values from ../shared/docs/nnunet-spec.md §5: VerSe v_dict,
+// Label schemes against the published tables (known values from docs/nnunet-numerics.md §5: VerSe v_dict,
 // TotalSegmentator map_to_binary.py class maps), names for every label, conversion between schemes.
 #include <doctest/doctest.h>
 

@@ -145,7 +145,9 @@ TEST_CASE("float32 linear zoom: SIMD kernels agree with the scalar twin on odd s
     std::uniform_int_distribution<int> u(-1024, 3071);
     const std::vector<std::pair<dims3, dims3>> cases = {{{13, 11, 7}, {5, 17, 9}},  {{13, 11, 7}, {13, 11, 7}}, {{37, 5, 3}, {26, 3, 1}},
                                                         {{1, 9, 4}, {3, 9, 8}},    {{50, 1, 1}, {17, 2, 3}},   {{33, 19, 21}, {41, 15, 16}}};
-    for (const auto& [di, dout] : cases) {
+    for (const auto& c : cases) {  // no structured binding: INFO captures it, which clang < 16 rejects
+        const dims3& di = c.first;
+        const dims3& dout = c.second;
         INFO(di[0] << "x" << di[1] << "x" << di[2] << " -> " << dout[0] << "x" << dout[1] << "x" << dout[2]);
         std::vector<std::int16_t> in(size_t(voxel_count(di)));
         for (auto& v : in) v = std::int16_t(u(rng));
@@ -369,4 +371,102 @@ TEST_CASE("real CT and labels: nnU-Net-mode resampling and label zoom against sc
         ++n;
     }
     CHECK(n == 4);
+}
+
+TEST_CASE("resample_to_spacing: exactly the spacing asked for, covering the field of view, centred") {
+    // an oblique grid: rotation of 30 degrees about z, then the axes scaled by the spacing (columns of ijk_to_ras)
+    geometry g;
+    g.dims = {20, 16, 12};
+    g.spacing_mm = {0.8, 0.8, 2.5};
+    const double pi = std::acos(-1.0), c = std::cos(pi / 6), s = std::sin(pi / 6);
+    Eigen::Matrix3d R;
+    R << c, -s, 0, s, c, 0, 0, 0, 1;
+    g.ijk_to_ras.setIdentity();
+    for (int a = 0; a < 3; ++a) g.ijk_to_ras.block<3, 1>(0, a) = R.col(a) * g.spacing_mm[static_cast<size_t>(a)];
+    g.ijk_to_ras.block<3, 1>(0, 3) = vec3(12.5, -40.0, 7.0);
+    const std::array<double, 3> t{1.0, 1.3, 1.1};
+    const geometry o = grid_for_spacing(g, t);
+    // hand-derived: ceil(20·0.8/1) = 16, ceil(16·0.8/1.3) = ceil(9.846) = 10, ceil(12·2.5/1.1) = ceil(27.27) = 28
+    CHECK(o.dims == dims3{16, 10, 28});
+    for (int a = 0; a < 3; ++a) {
+        const size_t ua = static_cast<size_t>(a);
+        CHECK(o.spacing_mm[ua] == t[ua]);
+        const vec3 col = o.ijk_to_ras.block<3, 1>(0, a);
+        CHECK(col.norm() == doctest::Approx(t[ua]).epsilon(1e-12));                       // voxels of exactly that size
+        CHECK((col.normalized() - vec3(R.col(a))).norm() < 1e-12);                        // along the input's axes
+        const double fov = double(g.dims[ua]) * g.spacing_mm[ua], cover = double(o.dims[ua]) * t[ua];
+        CHECK(cover >= fov - 1e-9);                                                        // covers the field of view
+        CHECK(cover < fov + t[ua]);                                                        // with the fewest voxels
+    }
+    // centred: the centre of the output grid is the centre of the input's field of view (world, mm)
+    auto centre = [](const geometry& q) {
+        return vec3(q.ijk_to_ras.topLeftCorner<3, 3>() * vec3(0.5 * double(q.dims[0] - 1), 0.5 * double(q.dims[1] - 1), 0.5 * double(q.dims[2] - 1)) +
+                    q.ijk_to_ras.topRightCorner<3, 1>());
+    };
+    CHECK((centre(o) - centre(g)).norm() < 1e-9);
+
+    // values: trilinear interpolation reproduces a function affine in world position exactly, so wherever the sample
+    // needs no border clamping the output equals the ramp at the output voxel's own world position
+    const vec3 slope(0.7, -1.3, 2.1);
+    volume<float> ramp(g);
+    for (index_t k = 0; k < g.dims[2]; ++k)
+        for (index_t j = 0; j < g.dims[1]; ++j)
+            for (index_t i = 0; i < g.dims[0]; ++i) ramp(i, j, k) = float(slope.dot(g.index_to_world(vec3(double(i), double(j), double(k)))) + 5.0);
+    for (int threads : {1, 3}) {
+        resample_options opt;
+        opt.interp = interpolation::linear;
+        opt.threads = threads;
+        const volume<float> out = resample_to_spacing<float>(ramp.view(), t, opt);
+        CHECK(out.dims() == o.dims);
+        CHECK((out.ijk_to_ras() - o.ijk_to_ras).norm() < 1e-12);
+        index_t checked = 0, bad = 0;
+        for (index_t k = 0; k < out.dims()[2]; ++k)
+            for (index_t j = 0; j < out.dims()[1]; ++j)
+                for (index_t i = 0; i < out.dims()[0]; ++i) {
+                    const vec3 w = out.geometry().index_to_world(vec3(double(i), double(j), double(k)));
+                    const vec3 in_idx = g.world_to_index(w);
+                    bool inside = true;
+                    for (int a = 0; a < 3; ++a) inside = inside && in_idx[a] >= 0 && in_idx[a] <= double(g.dims[static_cast<size_t>(a)] - 1);
+                    if (!inside) continue;
+                    ++checked;
+                    bad += std::abs(double(out(i, j, k)) - (slope.dot(w) + 5.0)) > 1e-4;
+                }
+        CHECK(checked > out.size() / 2);
+        CHECK(bad == 0);
+    }
+}
+
+TEST_CASE("resample_labels_to_spacing and zoom_to_spacing") {
+    geometry g;
+    g.dims = {10, 8, 6};
+    g.spacing_mm = {3, 3, 3};
+    g.ijk_to_ras = affine_from_spacing(g.spacing_mm);
+    volume<std::uint8_t> lab(g, 0);
+    for (index_t k = 2; k < 4; ++k)
+        for (index_t j = 2; j < 6; ++j)
+            for (index_t i = 3; i < 7; ++i) lab(i, j, k) = 9;
+    // 3 mm -> 2 mm: ceil(15) = 15, ceil(12) = 12, ceil(9) = 9; every input voxel keeps at least one sample
+    auto up = resample_labels_to_spacing<std::uint8_t>(lab.view(), {2, 2, 2});
+    CHECK(up.dims() == dims3{15, 12, 9});
+    CHECK(up.spacing_mm() == std::array<double, 3>{2, 2, 2});
+    CHECK(std::set<int>(up.begin(), up.end()) == std::set<int>{0, 9});
+    // the label box spans world [7.5, 19.5) x [4.5, 16.5) x [4.5, 10.5) mm (voxel edges); output voxel centres at
+    // -0.5 + 2k mm (x: 15·2 = 30 = 10·3, voxel 0 centred at input index (9 − 14·2/3)/2 = −1/6 → −0.5 mm)
+    CHECK(up.ijk_to_ras()(0, 3) == doctest::Approx(-0.5));
+    index_t inside = 0;
+    for (index_t k = 0; k < 9; ++k)
+        for (index_t j = 0; j < 12; ++j)
+            for (index_t i = 0; i < 15; ++i) {
+                const double x = -0.5 + 2.0 * double(i), y = -0.5 + 2.0 * double(j), z = -0.5 + 2.0 * double(k);
+                const bool want = x >= 7.5 && x < 19.5 && y >= 4.5 && y < 16.5 && z >= 4.5 && z < 10.5;
+                inside += want;
+                CHECK((up(i, j, k) == 9) == want);
+            }
+    CHECK(inside > 0);
+    // nnU-Net's zoom keeps the field of view: round(3/2.5 · 10) = 12, round(9.6) = 10, round(7.2) = 7 voxels of n·3/m mm
+    auto z = zoom_to_spacing<std::uint8_t>(lab.view(), {2.5, 2.5, 2.5});
+    CHECK(z.dims() == dims3{12, 10, 7});
+    CHECK(z.spacing_mm()[0] == doctest::Approx(2.5));
+    CHECK(z.spacing_mm()[1] == doctest::Approx(2.4));
+    CHECK(z.spacing_mm()[2] == doctest::Approx(18.0 / 7.0));
 }

@@ -1,5 +1,5 @@
 // Sliding-window prediction vs tests/reference/nnunet_predict_reference.py (numpy/scipy/torch written from
-// nnunet-spec.md §4.3): tile steps, Gaussian fp16 bits, and fp16-accumulated logits of an exact synthetic
+// docs/nnunet-numerics.md §4.3): tile steps, Gaussian fp16 bits, and fp16-accumulated logits of an exact synthetic
 // predictor, bit for bit; plus threads/cancellation/argument checks.
 #include <doctest/doctest.h>
 

@@ -34,7 +34,9 @@ TEST_CASE("per-vertebra measurements match numpy on the shared label maps") {
     REQUIRE(expect.size() == 2);
     const std::map<std::string, std::string> ct_of{{"sub-ct_seg-vert_label-22_msk.nii.gz", "sub-ct_label-22_ct.nii.gz"},
                                                    {"example_seg.nii.gz", "example_ct_sm.nii.gz"}};
-    for (auto& [seg_name, rows] : expect) {
+    for (auto& entry : expect) {  // no structured binding: INFO captures it, which clang < 16 rejects
+        const std::string& seg_name = entry.first;
+        auto& rows = entry.second;
         INFO(seg_name);
         auto seg = read_nifti<std::uint8_t>((dir / seg_name).string());
         auto ct = read_nifti<float>((dir / ct_of.at(seg_name)).string());

@@ -44,6 +44,17 @@
 #define CTSPINE_ALWAYS_INLINE inline
 #endif
 
+// Unroll the next loop n times: `#pragma GCC unroll` for g++, the equivalent loop hint for clang, nothing elsewhere
+// (MSVC would warn about an unknown pragma).
+#define CTSPINE_PRAGMA(x) _Pragma(#x)
+#if defined(__clang__)
+#define CTSPINE_UNROLL(n) CTSPINE_PRAGMA(clang loop unroll_count(n))
+#elif defined(__GNUC__)
+#define CTSPINE_UNROLL(n) CTSPINE_PRAGMA(GCC unroll n)
+#else
+#define CTSPINE_UNROLL(n)
+#endif
+
 namespace ctspine {
 
 /// Kernel instruction sets, narrowest first. `automatic` means "the process default" (see default_isa()).

@@ -1,6 +1,6 @@
 // ctspine — IEEE 754 binary16 (fp16) <-> binary32 conversion, round-to-nearest-even.
 //
-// Used to emulate nnU-Net v2's fp16 accumulators on CPU (nnunet-spec.md §4.3, §7.3: torch.half tensors, each
+// Used to emulate nnU-Net v2's fp16 accumulators on CPU (docs/nnunet-numerics.md §4.3, §7.3: torch.half tensors, each
 // `+=` computed in float32 and rounded to fp16). The software path is portable and bit-exact; when the host is
 // compiled with F16C (`__F16C__`, e.g. -march=native on x86-64) the single-value and bulk conversions use the
 // hardware instructions (VCVTPS2PH with an explicit round-to-nearest-even immediate, VCVTPH2PS), which give the
@@ -92,7 +92,8 @@ inline float half_bits_to_float_soft(std::uint16_t h) noexcept {
 /// float -> fp16 bits, round to nearest even (F16C when available, same bits).
 inline std::uint16_t float_to_half_bits(float f) noexcept {
 #if defined(__F16C__)
-    return static_cast<std::uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    // _mm_cvtps_ph rather than _cvtss_sh: clang's _cvtss_sh macro expands to a compound literal (-Wpedantic)
+    return static_cast<std::uint16_t>(_mm_cvtsi128_si32(_mm_cvtps_ph(_mm_set_ss(f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)) & 0xffff);
 #else
     return detail::float_to_half_bits_soft(f);
 #endif
@@ -111,7 +112,7 @@ inline half to_half(float f) noexcept { return half{float_to_half_bits(f)}; }
 inline float to_float(half h) noexcept { return half_bits_to_float(h.bits); }
 
 /// double -> fp16 the way PyTorch's `tensor.to(torch.float16)` on a float64 tensor reaches c10::Half:
-/// double -> float -> half, two round-to-nearest-even steps (nnunet-spec.md §7.3).
+/// double -> float -> half, two round-to-nearest-even steps (docs/nnunet-numerics.md §7.3).
 inline half to_half_via_float(double d) noexcept { return to_half(static_cast<float>(d)); }
 
 /// Bulk float -> fp16 (8 at a time with F16C).

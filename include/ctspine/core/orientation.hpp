@@ -12,6 +12,7 @@
 
 #include <Eigen/Dense>
 
+#include "ctspine/core/compat.hpp"
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/geometry.hpp"
 #include "ctspine/core/parallel.hpp"
@@ -33,8 +34,7 @@ inline axis_orientation orientation_of(const affine4& ijk_to_ras) {
         if (!(norms(j) > 0)) throw error(errc::invalid_argument, "orientation: affine has a zero column");
         M.col(j) /= norms(j);
     }
-    Eigen::JacobiSVD<Eigen::Matrix3d> svd(M, Eigen::ComputeFullU | Eigen::ComputeFullV);
-    Eigen::Matrix3d R = svd.matrixU() * svd.matrixV().transpose();
+    Eigen::Matrix3d R = compat::svd_u_vt(M);
     axis_orientation o;
     std::array<bool, 3> used_in{false, false, false}, used_world{false, false, false};
     for (int step = 0; step < 3; ++step) {

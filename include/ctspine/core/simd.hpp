@@ -1,7 +1,7 @@
-// ctspine — the one place that includes xsimd and papers over its API differences
-// (Debian ships xsimd 8.1; vcpkg/Conan ship 13–14). Kernels use only what is declared here.
+// ctspine — the SIMD vocabulary of the kernels, on xsimd. Kernels use only what is declared here; the xsimd version
+// differences (Debian ships 8.1; vcpkg/Conan ship 13–14) are absorbed in core/compat.hpp.
 #pragma once
-#include <xsimd/xsimd.hpp>
+#include "ctspine/core/compat.hpp"
 
 namespace ctspine {
 namespace simd {
@@ -13,14 +13,10 @@ using default_arch = xsimd::default_arch;
 template <class T, class Arch = default_arch>
 using batch = xsimd::batch<T, Arch>;
 
-/// Horizontal sum of a batch. xsimd ≤ 8 calls it hadd, xsimd ≥ 9 reduce_add.
+/// Horizontal sum of a batch (compat::reduce_add: hadd in xsimd 8, reduce_add from 9).
 template <class T, class Arch>
 inline T reduce_add(const xsimd::batch<T, Arch>& b) noexcept {
-#if XSIMD_VERSION_MAJOR >= 9
-    return xsimd::reduce_add(b);
-#else
-    return xsimd::hadd(b);
-#endif
+    return compat::reduce_add(b);
 }
 
 /// Fused multiply-add a·b + c with one rounding, as std::fma in the scalar twins. xsimd 8.1 implements xsimd::fma

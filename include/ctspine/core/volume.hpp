@@ -54,7 +54,7 @@ inline constexpr std::size_t volume_alignment = 64;  // one cache line / one AVX
 /// Buffers of at least this many bytes are aligned to 2 MiB (the x86-64 / arm64-4K huge page) and advised as
 /// transparent-huge-page candidates: the first write to a fresh buffer then takes one page fault per 2 MiB
 /// instead of one per 4 KiB. On the benchmark machine first-touch faults of a 210 MB volume cost 0.6 s with
-/// 4 KiB pages and 0.02 s with huge pages (../shared/docs/anchors.md measures the same effect).
+/// 4 KiB pages and 0.02 s with huge pages (the project README, Performance, measures the same effect).
 inline constexpr std::size_t huge_page_bytes = std::size_t(2) << 20;
 
 /// Deleter of allocate_uninit buffers: remembers the alignment used and the bytes allocated in front of the data.

@@ -1,6 +1,6 @@
 // ctspine — nnU-Net v2's resampling, reproduced: compute_new_shape, the separate-z rule and
 // resample_data_or_seg_to_shape for data (order 3, order_z 0) and logits (order 1). nnunetv2/preprocessing/resampling/
-// default_resampling.py (see ../shared/docs/nnunet-spec.md §4.2 step 5, §4.4).
+// default_resampling.py (see docs/nnunet-numerics.md §4.2.5, §4.4).
 //
 // Axis order here is nnU-Net's: shape (s0, s1, s2) with s2 varying fastest in memory — i.e. a SimpleITK array (z, y, x).
 // A ctspine volume with dims (x, y, z) is the same memory with s0 = z, s1 = y, s2 = x.

@@ -35,23 +35,13 @@ struct zoom_clip {
 };
 
 
-/// Uninitialised scratch array for the large intermediate of zoom3d. On Linux it is 2 MiB-aligned and marked
+/// Uninitialised scratch array for the large intermediate of zoom3d. Large ones are 2 MiB-aligned and, on Linux, marked
 /// MADV_HUGEPAGE: with 4 KiB pages the first touch of a fresh ~0.5 GB buffer costs more page faults than the
 /// interpolation itself on some (virtualised) machines. The hint is advisory; failure is harmless.
 struct scratch_doubles {
-    struct freer {
-        void operator()(double* p) const noexcept { std::free(p); }
-    };
-    std::unique_ptr<double[], freer> p;
-    explicit scratch_doubles(size_t n) {
-        constexpr size_t align = size_t(2) << 20;
-        const size_t bytes = (std::max<size_t>(n, 1) * sizeof(double) + align - 1) / align * align;
-        p.reset(static_cast<double*>(std::aligned_alloc(align, bytes)));
-        if (!p) throw error(errc::out_of_memory, "resample: cannot allocate " + std::to_string(bytes) + " bytes of scratch");
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-        (void)::madvise(p.get(), bytes, MADV_HUGEPAGE);
-#endif
-    }
+    std::unique_ptr<double[], aligned_deleter<double>> p;
+    /// allocate_uninit (core/volume.hpp): aligned operator new, portable (MSVC has no std::aligned_alloc)
+    explicit scratch_doubles(size_t n) : p(allocate_uninit<double>(static_cast<index_t>(std::max<size_t>(n, 1)))) {}
     double* get() const noexcept { return p.get(); }
 };
 
@@ -210,9 +200,12 @@ inline dims3 shape_for_spacing(const dims3& dims, const std::array<double, 3>& s
     return s;
 }
 
-/// Resample to a target voxel spacing (mm). The field of view is kept; the exact output spacing is n·s/m per axis.
+/// nnU-Net's resampling to a spacing (preprocessing's compute_new_shape): the field of view is kept exactly and the
+/// shape is round(n · s / new_s) (shape_for_spacing), so the voxels are n·s/m mm — close to, not exactly, the spacing
+/// asked for (101 voxels of 3 mm at 2 mm asked: 152 voxels of 1.99342 mm). For exactly the spacing asked for, use
+/// resample_to_spacing.
 template <class InT>
-volume<float> resample_to_spacing(volume_view<const InT> in, const std::array<double, 3>& spacing_mm, const resample_options& opt = {}) {
+volume<float> zoom_to_spacing(volume_view<const InT> in, const std::array<double, 3>& spacing_mm, const resample_options& opt = {}) {
     return resample_to_shape<InT>(in, shape_for_spacing(in.dims(), in.spacing_mm(), spacing_mm), opt);
 }
 
@@ -383,6 +376,55 @@ template <class OutT, class InT>
 volume<OutT> resample_like(volume_view<const InT> in, const geometry& reference, interpolation interp, OutT fill = OutT(0), int threads = 0) {
     volume<OutT> out(reference);
     resample_like_into<InT, OutT>(in, out.view(), interp, fill, threads);
+    return out;
+}
+
+/// The grid of resample_to_spacing: voxels of exactly `spacing_mm` along g's own axes (same orientation), and per axis
+/// m = ceil(n · s / new_s) of them (at least 1), the fewest that cover g's field of view of n · s mm, centred on it: the
+/// excess m · new_s − n · s (less than one new voxel) is split evenly between both ends. Voxel k's centre sits at input
+/// index (n − 1)/2 + (k − (m − 1)/2) · new_s / s, so every output centre lies inside the input's field of view.
+inline geometry grid_for_spacing(const geometry& g, const std::array<double, 3>& spacing_mm) {
+    geometry o;
+    affine4 S = affine4::Identity();
+    for (size_t a = 0; a < 3; ++a) {
+        const double s = g.spacing_mm[a], t = spacing_mm[a];
+        if (!(t > 0) || !std::isfinite(t)) throw error(errc::invalid_argument, detail::cat("resample: target spacing must be > 0, got ", t));
+        if (!(s > 0)) throw error(errc::invalid_argument, detail::cat("resample: input spacing must be > 0, got ", s));
+        const double n = double(g.dims[a]), extent = n * s / t;
+        // ceil, tolerant of rounding in n·s/t (an exact multiple such as 122 · 3 / 2 must not gain a voxel)
+        const double m = std::max(1.0, std::ceil(extent - 1e-6));
+        if (!(m < 1e12)) throw error(errc::size_limit, detail::cat("resample: ", m, " voxels along an axis"));
+        o.dims[a] = static_cast<index_t>(m);
+        o.spacing_mm[a] = t;
+        const int ai = static_cast<int>(a);
+        S(ai, ai) = t / s;
+        S(ai, 3) = 0.5 * (n - 1.0) - 0.5 * (m - 1.0) * (t / s);
+    }
+    o.ijk_to_ras = g.ijk_to_ras * S;
+    return o;
+}
+
+/// Resample to exactly the voxel spacing asked for (mm), on grid_for_spacing(in.geometry(), spacing_mm): the input's
+/// field of view covered with voxels of that size, same orientation. Values by resample_like_into (nearest, trilinear,
+/// or cubic B-spline as scipy's map_coordinates), every sample inside the input; with clip_to_input_range a cubic
+/// result is clipped to the input's [min, max]. nnU-Net's field-of-view-keeping variant is zoom_to_spacing.
+template <class InT, class OutT = float>
+volume<OutT> resample_to_spacing(volume_view<const InT> in, const std::array<double, 3>& spacing_mm, const resample_options& opt = {}) {
+    volume<OutT> out(grid_for_spacing(in.geometry(), spacing_mm));
+    resample_like_into<InT, OutT>(in, out.view(), opt.interp, OutT(0), opt.threads);
+    if (opt.interp == interpolation::cubic && opt.clip_to_input_range && in.size() > 0) {
+        const auto mm = std::minmax_element(in.data(), in.data() + in.size());
+        const OutT lo = detail::store_interpolated<OutT>(double(*mm.first)), hi = detail::store_interpolated<OutT>(double(*mm.second));
+        for (auto& v : out) v = std::min(std::max(v, lo), hi);
+    }
+    return out;
+}
+
+/// Nearest-neighbour resampling of a label map to exactly `spacing_mm` (grid_for_spacing): no new labels.
+template <class T>
+volume<T> resample_labels_to_spacing(volume_view<const T> in, const std::array<double, 3>& spacing_mm, int threads = 0) {
+    volume<T> out(grid_for_spacing(in.geometry(), spacing_mm));
+    resample_like_into<T, T>(in, out.view(), interpolation::nearest, T(0), threads);
     return out;
 }
 

@@ -18,6 +18,7 @@
 
 #include <Eigen/Dense>
 
+#include "ctspine/core/compat.hpp"
 #include "ctspine/core/error.hpp"
 #include "ctspine/core/geometry.hpp"
 #include "ctspine/core/parallel.hpp"
@@ -222,8 +223,7 @@ inline quatern_params affine_to_quatern(const affine4& A) {
         R.col(2) *= -1;
     }
     // Nearest proper rotation (polar decomposition via SVD): exact for orthogonal input.
-    Eigen::JacobiSVD<Eigen::Matrix3d> svd(R, Eigen::ComputeFullU | Eigen::ComputeFullV);
-    R = svd.matrixU() * svd.matrixV().transpose();
+    R = compat::svd_u_vt(R);
     // Rotation matrix → unit quaternion (a ≥ 0), the usual trace-based branches.
     double a, b, c, d;
     double tr = R.trace();

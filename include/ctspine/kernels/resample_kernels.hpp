@@ -1,7 +1,7 @@
 // ctspine — separable resampling kernels (B-spline order 3, linear, nearest) along one axis, in float64.
 //
 // Semantics are those of scipy.ndimage.zoom(grid_mode=True, mode='nearest') as skimage.transform.resize calls it
-// (see ../shared/docs/nnunet-spec.md §4.2 step 5): output sample k of an axis n → m sits at input coordinate
+// (see docs/nnunet-numerics.md §4.2.5): output sample k of an axis n → m sits at input coordinate
 // c = (k + 0.5)·n/m − 0.5. Order 3 pads the input by 12 edge-replicated samples (scipy _prepad_for_spline_filter),
 // runs the cubic B-spline prefilter (pole z = √3 − 2, gain 6, mirror-symmetric initialisation as ni_splines.c) and
 // interpolates with the four cubic B-spline weights at start = floor(c) − 1, taps clamped to the padded range.

@@ -26,10 +26,10 @@ constexpr int conv_ob = 1, conv_tw = 6;
 /// single input channel: the other 15 would only add zeros).
 template <int TW, int NC = 16>
 CTSPINE_ALWAYS_INLINE CTSPINE_TARGET_AVX2 void step(__m256 (&acc)[2][TW], const float* const (&xp)[TW], index_t off, const float* wt) {
-#pragma GCC unroll 16
+CTSPINE_UNROLL(16)
     for (int ic = 0; ic < NC; ++ic) {
         const __m256 w0 = _mm256_loadu_ps(wt + ic * 16), w1 = _mm256_loadu_ps(wt + ic * 16 + 8);
-#pragma GCC unroll 8
+CTSPINE_UNROLL(8)
         for (int t = 0; t < TW; ++t) {
             const __m256 x = _mm256_broadcast_ss(xp[t] + off + ic);
             acc[0][t] = _mm256_fmadd_ps(x, w0, acc[0][t]);

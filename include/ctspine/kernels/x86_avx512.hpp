@@ -30,12 +30,12 @@ CTSPINE_ALWAYS_INLINE CTSPINE_TARGET_AVX512 void step(__m512 (&acc)[OB][TW], con
                                                       index_t wob) {
     for (int ic = 0; ic < NC; ++ic) {
         __m512 w[OB];
-#pragma GCC unroll 4
+CTSPINE_UNROLL(4)
         for (int o = 0; o < OB; ++o) w[o] = _mm512_loadu_ps(wt + o * wob + ic * 16);
-#pragma GCC unroll 16
+CTSPINE_UNROLL(16)
         for (int t = 0; t < TW; ++t) {
             const __m512 x = _mm512_set1_ps(xp[t][off + ic]);
-#pragma GCC unroll 4
+CTSPINE_UNROLL(4)
             for (int o = 0; o < OB; ++o) acc[o][t] = _mm512_fmadd_ps(x, w[o], acc[o][t]);
         }
     }

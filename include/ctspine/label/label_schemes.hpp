@@ -1,6 +1,6 @@
 // ctspine — vertebra label schemes: names, anatomical order, and conversion between schemes.
 //
-// Sources (see ../shared/docs/nnunet-spec.md §5):
+// Sources (see docs/nnunet-numerics.md §5):
 //  - VerSe (anjany/verse utils/data_utilities.py v_dict; OSF wiki osf.io/b2wxj): 1–7 C1–C7, 8–19 T1–T12, 20–24 L1–L5,
 //    25 L6, 26 sacrum, 27 coccyx, 28 T13. CTSpine1K uses the same numbering (1–25, no sacrum) [inferred there].
 //  - TotalSegmentator v2 `total` (totalsegmentator/map_to_binary.py): 25 sacrum, 26 S1, 27 L5 … 31 L1, 32 T12 … 43 T1,

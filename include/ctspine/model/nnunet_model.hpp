@@ -1,7 +1,7 @@
 // ctspine — a trained nnU-Net v2 model folder: plans.json, dataset.json, fold_N/checkpoint_*.pth → ready networks.
 //
 // Behaviour follows nnUNetPredictor.initialize_from_trained_model_folder (nnunetv2/inference/predict_from_raw_data.py;
-// nnunet-spec.md §1): the configuration name comes from the first fold's checkpoint init_args['configuration'], the
+// docs/nnunet-numerics.md §1): the configuration name comes from the first fold's checkpoint init_args['configuration'], the
 // trainer from checkpoint['trainer_name'], mirroring from checkpoint['inference_allowed_mirroring_axes'] (absent or
 // None → no mirroring), folds default to every fold_* folder (except fold_all) holding the checkpoint
 // (utilities/file_path_utilities.py auto_detect_available_folds). If none is found, fold_all is used when present

@@ -1,6 +1,6 @@
 // ctspine — nnU-Net v2 plans.json and dataset.json → network description (nn::unet_config) and preprocessing settings.
 //
-// Sources (nnunet-spec.md §1.1–1.3; MIC-DKFZ/nnUNet nnunetv2/utilities/plans_handling/plans_handler.py,
+// Sources (docs/nnunet-numerics.md §1.1–1.3; MIC-DKFZ/nnUNet nnunetv2/utilities/plans_handling/plans_handler.py,
 // nnunetv2/utilities/label_handling/label_handling.py):
 //  * ≥ 2.3 layout: configurations[c]["architecture"] = {network_class_name, arch_kwargs{n_stages, features_per_stage,
 //    kernel_sizes, strides, n_conv_per_stage | n_blocks_per_stage, n_conv_per_stage_decoder, conv_bias, norm_op_kwargs,

@@ -1,7 +1,7 @@
 // ctspine — a restricted pickle machine: reads the data.pkl of torch.save archives (protocol 2–5) into a value
 // tree without executing anything.
 //
-// Opcode semantics from CPython Lib/pickletools.py / Lib/pickle.py (protocols 2–5) and nnunet-spec.md §2.4.
+// Opcode semantics from CPython Lib/pickletools.py / Lib/pickle.py (protocols 2–5) and docs/nnunet-numerics.md §2.4.
 // Globals are resolved against an explicit allow-list; REDUCE/NEWOBJ/BUILD never call anything:
 //   collections.OrderedDict()            -> dict        (BUILD with its _metadata state is ignored)
 //   torch._utils._rebuild_tensor_v2(...) -> tensor descriptor (storage, offset, size, stride) — torch/_utils.py

@@ -1,6 +1,6 @@
 // ctspine — reading PyTorch checkpoints written by torch.save (zip container, PyTorch >= 1.6) without Python.
 //
-// Layout (torch/serialization.py _save, caffe2/serialize/inline_container.cc; nnunet-spec.md §2.3–2.4, verified
+// Layout (torch/serialization.py _save, caffe2/serialize/inline_container.cc; docs/nnunet-numerics.md §2.3–2.4, verified
 // against fixtures written by Debian's python3-torch): records "<prefix>/data.pkl" (pickle, protocol 2) and
 // "<prefix>/data/<key>" (raw little-endian storage bytes, numel × element size). The prefix is whatever precedes the
 // first '/' of the first entry (PyTorchStreamReader::init does the same). "<prefix>/byteorder" is "little" or absent
@@ -222,7 +222,7 @@ inline std::string replace_once(std::string s, const std::string& from, const st
     if (k != std::string::npos) s.replace(k, from.size(), to);
     return s;
 }
-/// The canonical key an nnU-Net alias key stands for, or "" if `k` is not an alias (nnunet-spec.md §2.2):
+/// The canonical key an nnU-Net alias key stands for, or "" if `k` is not an alias (docs/nnunet-numerics.md §2.2):
 /// "decoder.encoder.X" → "encoder.X"; "….all_modules.0.…" → "….conv.…"; "….all_modules.1.…" → "….norm.…"
 /// (ConvDropoutNormReLU registers conv, norm, nonlin and again Sequential(conv, norm, nonlin) as all_modules;
 /// nnU-Net never configures dropout, so index 0 is conv and 1 is norm).

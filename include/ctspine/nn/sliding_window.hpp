@@ -8,7 +8,7 @@
 //
 // Faithful to nnunetv2/inference/sliding_window_prediction.py (compute_gaussian, compute_steps_for_sliding_window)
 // and predict_from_raw_data.py (_internal_maybe_mirror_and_predict, _internal_predict_sliding_window_return_logits,
-// predict_logits_from_preprocessed_data), as described in ../../../../shared/docs/nnunet-spec.md §4.3 and §7.3.
+// predict_logits_from_preprocessed_data), as described in docs/nnunet-numerics.md §4.3 and §7.3.
 // Checked bit-for-bit (fp16 bits) against tests/reference/nnunet_predict_reference.py (torch/scipy).
 #pragma once
 #include <algorithm>

@@ -1,5 +1,5 @@
 // ctspine — nnU-Net's 3-D networks (dynamic_network_architectures PlainConvUNet and ResidualEncoderUNet) on CPU with
-// ctspine's own kernels (kernels/conv3d.hpp, conv_transpose3d.hpp, instance_norm.hpp on the layout of conv3d_layout.hpp). Forward pass as in ../shared/docs/nnunet-spec.md §3 with deep supervision
+// ctspine's own kernels (kernels/conv3d.hpp, conv_transpose3d.hpp, instance_norm.hpp on the layout of conv3d_layout.hpp). Forward pass as in docs/nnunet-numerics.md §3 with deep supervision
 // off: encoder stages, then per decoder stage transposed conv → concat(upsampled, skip) → convs; the last seg layer.
 #pragma once
 #include <array>

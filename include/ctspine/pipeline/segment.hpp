@@ -1,10 +1,10 @@
-// ctspine — the nnU-Net v2 segmentation pipeline (nnUNetv2_predict for one 3-D CT, CPU), ../../../../shared/docs/
-// nnunet-spec.md §4: transpose to the plans' axis order, crop to non-zero, CTNormalization, resample (order 3,
+// ctspine — the nnU-Net v2 segmentation pipeline (nnUNetv2_predict for one 3-D CT, CPU), docs/
+// nnunet-numerics.md §4: transpose to the plans' axis order, crop to non-zero, CTNormalization, resample (order 3,
 // separate-z rule), sliding window with fp16 accumulation and mirroring TTA, fold averaging, export resampling of the
 // fp16 logits (order 1), argmax (first max), uncrop, transpose back — onto the CT's own voxel grid.
 //
 // Axes: a ctspine volume (x, y, z) with x fastest is, in memory, the SimpleITK array nnU-Net reads, of shape
-// (z, y, x) (nnunet-spec.md §4.1); nnU-Net axis a is our axis 2 − a, and its spacing is our spacing reversed.
+// (z, y, x) (docs/nnunet-numerics.md §4.1); nnU-Net axis a is our axis 2 − a, and its spacing is our spacing reversed.
 #pragma once
 #include <array>
 #include <cmath>
@@ -32,7 +32,7 @@ namespace ctspine {
 
 namespace detail {
 
-/// double -> fp16 with a single round-to-nearest-even (NumPy's float64 -> float16 assignment, nnunet-spec.md §4.4),
+/// double -> fp16 with a single round-to-nearest-even (NumPy's float64 -> float16 assignment, docs/nnunet-numerics.md §4.4),
 /// by scaling: the reference for double_to_half_bits below.
 inline std::uint16_t double_to_half_bits_exact(double d) {
     if (std::isnan(d)) return 0x7e00;
@@ -135,7 +135,7 @@ inline segment_memory_estimate estimate_segment_memory(const segment_memory_inpu
 namespace detail {
 
 /// fp16 output element of the export resampling: the float64 result rounded once to fp16, as NumPy's float64 ->
-/// float16 assignment into nnU-Net's fp16 array (nnunet-spec.md §4.4).
+/// float16 assignment into nnU-Net's fp16 array (docs/nnunet-numerics.md §4.4).
 struct half_out {
     std::uint16_t bits = 0;
     half_out() = default;

@@ -1,5 +1,5 @@
 // ctspine — scalar reference layers on plain (C, D, H, W) tensors: the test oracle twins of the fast kernels.
-// Semantics (PyTorch, as nnU-Net uses it; ../shared/docs/nnunet-spec.md §3): Conv3d is a cross-correlation with
+// Semantics (PyTorch, as nnU-Net uses it; docs/nnunet-numerics.md §3): Conv3d is a cross-correlation with
 // zero padding (k − 1)/2 per axis; ConvTranspose3d with kernel = stride writes out[o, i·s + a] = b[o] + Σ_c in[c, i]·W[c, o, a]
 // (weight layout [in, out, k...]); InstanceNorm3d uses the biased variance over D·H·W; LeakyReLU slope 0.01.
 #pragma once
