@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
                 const conv_weights cw = conv_weights::pack(w.data(), b.data(), l.ci, l.co, {3, 3, 3}, {l.s, l.s, l.s});
                 blocked_tensor in(l.ci, l.n * l.s, l.n * l.s, l.n * l.s), out(l.co, l.n, l.n, l.n);
                 const double gf = 2.0 * 27 * double(l.ci * l.co) * double(l.n * l.n * l.n) / 1e9;
-                const int reps = gf < 5 ? 5 : 3;
+                const int reps = gf < 1 ? 41 : gf < 5 ? 11 : 3;  // millisecond layers: thread start-up jitter needs many runs
                 std::vector<double> t1;
                 for (int r = 0; r < reps; ++r) {
                     const double t0 = thread_cpu_now();

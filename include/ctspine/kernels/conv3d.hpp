@@ -119,6 +119,21 @@ void conv_tasks(const blocked_tensor& out, index_t G, int threads, F&& task) {
         }
     });
 }
+/// Runs task(ob0, nob, od0, od1) over groups of G output blocks × ranges of output depths, split over threads. The
+/// ranges are as long as still leaves about four tasks per thread, so a small deep layer (4³ × 320 channels) streams
+/// each group's weights once per range rather than once per depth.
+template <class F>
+void conv_range_tasks(const blocked_tensor& out, index_t G, int threads, F&& task) {
+    const index_t groups = (out.cblocks() + G - 1) / G, OD = out.D();
+    const index_t want = 4 * static_cast<index_t>(resolve_threads(threads));
+    const index_t L = std::clamp<index_t>(groups * OD / std::max<index_t>(want, 1), 1, OD), ranges = (OD + L - 1) / L;
+    parallel_for(threads, groups * ranges, [&](index_t b, index_t e, int) {
+        for (index_t t = b; t < e; ++t) {
+            const index_t ob0 = t / ranges * G, od0 = t % ranges * L;
+            task(ob0, std::min(G, out.cblocks() - ob0), od0, std::min(OD, od0 + L));
+        }
+    });
+}
 }  // namespace detail
 
 /// The generic form through xsimd for the compile-time architecture Arch (SSE2 in a baseline x86-64 build, NEON on
@@ -143,11 +158,13 @@ inline void conv3d(const blocked_tensor& in, blocked_tensor& out, const conv_wei
     switch (resolve_isa(isa)) {
 #if CTSPINE_X86
         case cpu_isa::avx512:
-            return detail::conv_tasks(out, detail::avx512::conv_ob, threads,
-                                      [&](index_t ob0, index_t nob, index_t od) { detail::avx512::conv_task(in, out, cw, ob0, nob, od); });
+            return detail::conv_range_tasks(out, detail::avx512::conv_ob, threads, [&](index_t ob0, index_t nob, index_t od0, index_t od1) {
+                detail::avx512::conv_task(in, out, cw, ob0, nob, od0, od1);
+            });
         case cpu_isa::avx2:
-            return detail::conv_tasks(out, detail::avx2::conv_ob, threads,
-                                      [&](index_t ob0, index_t nob, index_t od) { detail::avx2::conv_task(in, out, cw, ob0, nob, od); });
+            return detail::conv_range_tasks(out, detail::avx2::conv_ob, threads, [&](index_t ob0, index_t nob, index_t od0, index_t od1) {
+                detail::avx2::conv_task(in, out, cw, ob0, nob, od0, od1);
+            });
 #endif
         default: return conv3d_generic(in, out, cw, threads);
     }

@@ -87,27 +87,30 @@ CTSPINE_TARGET_AVX2 void conv_micro(const blocked_tensor& in, blocked_tensor& ou
     }
 }
 
+/// Output depths [od0, od1) of output block ob, per chunk of input blocks (see the AVX-512 form).
 template <int NC>
-CTSPINE_TARGET_AVX2 void conv_plane(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob, index_t od) {
+CTSPINE_TARGET_AVX2 void conv_planes(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob, index_t od0, index_t od1) {
     const index_t P = out.H() * out.W(), IB = in.cblocks(), chunk = conv_ib_chunk(cw.k[0] * cw.k[1] * cw.k[2], 1);
     for (index_t ib0 = 0; ib0 < IB; ib0 += chunk) {
         const index_t ib1 = std::min(IB, ib0 + chunk);
-        index_t p = 0;
-        for (; p + conv_tw <= P; p += conv_tw) conv_micro<conv_tw, NC>(in, out, cw, ob, od, p, ib0, ib1);
-        for (; p + 4 <= P; p += 4) conv_micro<4, NC>(in, out, cw, ob, od, p, ib0, ib1);
-        for (; p + 2 <= P; p += 2) conv_micro<2, NC>(in, out, cw, ob, od, p, ib0, ib1);
-        for (; p < P; ++p) conv_micro<1, NC>(in, out, cw, ob, od, p, ib0, ib1);
+        for (index_t od = od0; od < od1; ++od) {
+            index_t p = 0;
+            for (; p + conv_tw <= P; p += conv_tw) conv_micro<conv_tw, NC>(in, out, cw, ob, od, p, ib0, ib1);
+            for (; p + 4 <= P; p += 4) conv_micro<4, NC>(in, out, cw, ob, od, p, ib0, ib1);
+            for (; p + 2 <= P; p += 2) conv_micro<2, NC>(in, out, cw, ob, od, p, ib0, ib1);
+            for (; p < P; ++p) conv_micro<1, NC>(in, out, cw, ob, od, p, ib0, ib1);
+        }
     }
 }
 
-/// All outputs of output depth od for output block ob0 (nob is always 1 here).
+/// All outputs of output depths [od0, od1) for output block ob0 (nob is always 1 here).
 CTSPINE_TARGET_AVX2 inline void conv_task(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t /*nob*/,
-                                          index_t od) {
+                                          index_t od0, index_t od1) {
     if (cw.ci == 1) {
-        conv_plane<1>(in, out, cw, ob0, od);
+        conv_planes<1>(in, out, cw, ob0, od0, od1);
         _mm_sfence();  // order the non-temporal stores before the task ends
     } else {
-        conv_plane<16>(in, out, cw, ob0, od);
+        conv_planes<16>(in, out, cw, ob0, od0, od1);
     }
 }
 

@@ -79,31 +79,36 @@ CTSPINE_TARGET_AVX512 void conv_micro(const blocked_tensor& in, blocked_tensor& 
         }
 }
 
+/// Output depths [od0, od1) of output blocks [ob0, ob0 + OB): per chunk of input blocks, every depth and position,
+/// so a chunk's weights are reused from L2 for every depth of the range.
 template <int OB, int NC>
-CTSPINE_TARGET_AVX512 void conv_plane(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t od) {
+CTSPINE_TARGET_AVX512 void conv_planes(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t od0,
+                                       index_t od1) {
     const index_t P = out.H() * out.W(), IB = in.cblocks(), chunk = conv_ib_chunk(cw.k[0] * cw.k[1] * cw.k[2], OB);
     for (index_t ib0 = 0; ib0 < IB; ib0 += chunk) {
         const index_t ib1 = std::min(IB, ib0 + chunk);
-        index_t p = 0;
-        for (; p + conv_tw <= P; p += conv_tw) conv_micro<OB, conv_tw, NC>(in, out, cw, ob0, od, p, ib0, ib1);
-        for (; p + 8 <= P; p += 8) conv_micro<OB, 8, NC>(in, out, cw, ob0, od, p, ib0, ib1);
-        for (; p + 4 <= P; p += 4) conv_micro<OB, 4, NC>(in, out, cw, ob0, od, p, ib0, ib1);
-        for (; p + 2 <= P; p += 2) conv_micro<OB, 2, NC>(in, out, cw, ob0, od, p, ib0, ib1);
-        for (; p < P; ++p) conv_micro<OB, 1, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+        for (index_t od = od0; od < od1; ++od) {
+            index_t p = 0;
+            for (; p + conv_tw <= P; p += conv_tw) conv_micro<OB, conv_tw, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+            for (; p + 8 <= P; p += 8) conv_micro<OB, 8, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+            for (; p + 4 <= P; p += 4) conv_micro<OB, 4, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+            for (; p + 2 <= P; p += 2) conv_micro<OB, 2, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+            for (; p < P; ++p) conv_micro<OB, 1, NC>(in, out, cw, ob0, od, p, ib0, ib1);
+        }
     }
 }
 
-/// All outputs of output depth od for output blocks [ob0, ob0 + nob), nob ≤ conv_ob.
+/// All outputs of output depths [od0, od1) for output blocks [ob0, ob0 + nob), nob ≤ conv_ob.
 CTSPINE_TARGET_AVX512 inline void conv_task(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t nob,
-                                            index_t od) {
+                                            index_t od0, index_t od1) {
     if (cw.ci == 1) {
-        if (nob == 2) conv_plane<2, 1>(in, out, cw, ob0, od);
-        else conv_plane<1, 1>(in, out, cw, ob0, od);
+        if (nob == 2) conv_planes<2, 1>(in, out, cw, ob0, od0, od1);
+        else conv_planes<1, 1>(in, out, cw, ob0, od0, od1);
         _mm_sfence();  // order the non-temporal stores before the task ends
     } else if (nob == 2) {
-        conv_plane<2, 16>(in, out, cw, ob0, od);
+        conv_planes<2, 16>(in, out, cw, ob0, od0, od1);
     } else {
-        conv_plane<1, 16>(in, out, cw, ob0, od);
+        conv_planes<1, 16>(in, out, cw, ob0, od0, od1);
     }
 }
 
