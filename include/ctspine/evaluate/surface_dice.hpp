@@ -158,27 +158,9 @@ inline double surface_dice(const surfel_distances& s, double tau_mm) {
 /// background, as outside the grid).
 template <class T>
 surfel_distances deepmind_surfel_distances(volume_view<const T> ref, volume_view<const T> pred) {
-    if (ref.dims() != pred.dims()) throw error(errc::shape_mismatch, "surface dice: mask dims differ");
-    const dims3 d = ref.dims();
-    std::array<index_t, 3> lo{d[0], d[1], d[2]}, hi{-1, -1, -1};
-    for (index_t k = 0; k < d[2]; ++k)
-        for (index_t j = 0; j < d[1]; ++j)
-            for (index_t i = 0; i < d[0]; ++i)
-                if (ref(i, j, k) != T(0) || pred(i, j, k) != T(0)) {
-                    lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
-                    hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
-                }
-    if (hi[0] < 0) return {};
-    const dims3 cd{hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1};
-    std::vector<std::uint8_t> r(static_cast<size_t>(cd[0] * cd[1] * cd[2])), p(r.size());
-    for (index_t k = 0; k < cd[2]; ++k)
-        for (index_t j = 0; j < cd[1]; ++j)
-            for (index_t i = 0; i < cd[0]; ++i) {
-                const size_t o = static_cast<size_t>(i + cd[0] * (j + cd[1] * k));
-                r[o] = ref(lo[0] + i, lo[1] + j, lo[2] + k) != T(0);
-                p[o] = pred(lo[0] + i, lo[1] + j, lo[2] + k) != T(0);
-            }
-    return detail::surfel_distances_dense(r.data(), p.data(), cd, ref.spacing_mm());
+    const detail::union_crop c = detail::crop_to_union(ref, pred, "surface dice");
+    if (!c.any_ref && !c.any_pred) return {};
+    return detail::surfel_distances_dense(c.ref.data(), c.pred.data(), c.dims, ref.spacing_mm());
 }
 
 }  // namespace ctspine

@@ -160,37 +160,54 @@ inline double surface_dice_voxel(const border_distances& bd, double tau_mm) {
     return static_cast<double>(k) / static_cast<double>(n);
 }
 
-/// medpy-semantics border distances of two binary masks (non-zero = inside) on the same grid, with the volume's
-/// spacing; computed inside the union bounding box (exact, see the header comment). An empty mask gives an empty list
-/// for its own direction, and the other direction's list is empty too (there is no border to measure to).
+namespace detail {
+/// Two binary masks (non-zero = inside) cropped to the bounding box of their union, as 0/1 bytes (x fastest), and
+/// whether each has a voxel; dims {0, 0, 0} when both are empty.
+struct union_crop {
+    std::vector<std::uint8_t> ref, pred;
+    dims3 dims{0, 0, 0};
+    bool any_ref = false, any_pred = false;
+};
 template <class T>
-border_distances medpy_border_distances(volume_view<const T> ref, volume_view<const T> pred) {
-    if (ref.dims() != pred.dims()) throw error(errc::shape_mismatch, "surface distance: mask dims differ");
+union_crop crop_to_union(volume_view<const T> ref, volume_view<const T> pred, const char* what) {
+    if (ref.dims() != pred.dims()) throw error(errc::shape_mismatch, cat(what, ": mask dims differ"));
     const dims3 d = ref.dims();
     std::array<index_t, 3> lo{d[0], d[1], d[2]}, hi{-1, -1, -1};
-    bool any_r = false, any_p = false;
+    union_crop c;
     for (index_t k = 0; k < d[2]; ++k)
         for (index_t j = 0; j < d[1]; ++j)
             for (index_t i = 0; i < d[0]; ++i) {
                 const bool r = ref(i, j, k) != T(0), p = pred(i, j, k) != T(0);
-                any_r |= r;
-                any_p |= p;
+                c.any_ref |= r;
+                c.any_pred |= p;
                 if (r || p) {
                     lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
                     hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
                 }
             }
-    if (!any_r || !any_p) return {};
-    const dims3 cd{hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1};
-    std::vector<std::uint8_t> r(static_cast<size_t>(cd[0] * cd[1] * cd[2])), p(r.size());
-    for (index_t k = 0; k < cd[2]; ++k)
-        for (index_t j = 0; j < cd[1]; ++j)
-            for (index_t i = 0; i < cd[0]; ++i) {
-                const size_t o = static_cast<size_t>(i + cd[0] * (j + cd[1] * k));
-                r[o] = ref(lo[0] + i, lo[1] + j, lo[2] + k) != T(0);
-                p[o] = pred(lo[0] + i, lo[1] + j, lo[2] + k) != T(0);
+    if (hi[0] < 0) return c;
+    c.dims = {hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1};
+    c.ref.resize(static_cast<size_t>(c.dims[0] * c.dims[1] * c.dims[2]));
+    c.pred.resize(c.ref.size());
+    for (index_t k = 0; k < c.dims[2]; ++k)
+        for (index_t j = 0; j < c.dims[1]; ++j)
+            for (index_t i = 0; i < c.dims[0]; ++i) {
+                const size_t o = static_cast<size_t>(i + c.dims[0] * (j + c.dims[1] * k));
+                c.ref[o] = ref(lo[0] + i, lo[1] + j, lo[2] + k) != T(0);
+                c.pred[o] = pred(lo[0] + i, lo[1] + j, lo[2] + k) != T(0);
             }
-    return detail::border_distances_dense(r.data(), p.data(), cd, ref.spacing_mm());
+    return c;
+}
+}  // namespace detail
+
+/// medpy-semantics border distances of two binary masks (non-zero = inside) on the same grid, with the volume's
+/// spacing; computed inside the union bounding box (exact, see the header comment). An empty mask gives an empty list
+/// for its own direction, and the other direction's list is empty too (there is no border to measure to).
+template <class T>
+border_distances medpy_border_distances(volume_view<const T> ref, volume_view<const T> pred) {
+    const detail::union_crop c = detail::crop_to_union(ref, pred, "surface distance");
+    if (!c.any_ref || !c.any_pred) return {};
+    return detail::border_distances_dense(c.ref.data(), c.pred.data(), c.dims, ref.spacing_mm());
 }
 
 }  // namespace ctspine
