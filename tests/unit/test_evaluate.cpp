@@ -533,3 +533,31 @@ TEST_CASE("bad input and cancellation") {
     auto small = make_volume({5, 6, 6}, {1, 1, 1});
     CHECK_THROWS_AS((evaluate<std::uint8_t, std::uint8_t>(ref.view(), small.view())), error);
 }
+
+TEST_CASE("whole-volume entry points: medpy_border_distances and deepmind_surfel_distances on hand-derived masks") {
+    // Single voxels 3 apart along x at 0.7 x 1 x 1 mm: each is its own border, so each direction is one distance of
+    // 3 * 0.7 mm; an empty mask gives empty lists in both directions (medpy's rule as documented).
+    ctspine::geometry g = ctspine::volume<std::uint8_t>(ctspine::dims3{9, 5, 5}).geometry();
+    g.spacing_mm = {0.7, 1.0, 1.0};
+    g.ijk_to_ras(0, 0) = 0.7;
+    ctspine::volume<std::uint8_t> a(g, 0), b(g, 0), none(g, 0);
+    a(2, 2, 2) = 1;
+    b(5, 2, 2) = 1;
+    const auto bd = ctspine::medpy_border_distances<std::uint8_t>(a.view(), b.view());
+    REQUIRE(bd.ref_to_pred.size() == 1);
+    REQUIRE(bd.pred_to_ref.size() == 1);
+    CHECK(bd.ref_to_pred[0] == doctest::Approx(2.1).epsilon(1e-12));
+    CHECK(bd.pred_to_ref[0] == doctest::Approx(2.1).epsilon(1e-12));
+    const auto be = ctspine::medpy_border_distances<std::uint8_t>(a.view(), none.view());
+    CHECK(be.ref_to_pred.empty());
+    CHECK(be.pred_to_ref.empty());
+    // identical masks: every surfel lies on the other surface (distance 0), with the same areas on both sides
+    const auto s = ctspine::deepmind_surfel_distances<std::uint8_t>(a.view(), a.view());
+    REQUIRE(!s.ref_to_pred.empty());
+    CHECK(s.ref_to_pred.size() == s.pred_to_ref.size());
+    for (double x : s.ref_to_pred) CHECK(x == 0.0);
+    CHECK(s.area_ref == s.area_pred);
+    const auto s0 = ctspine::deepmind_surfel_distances<std::uint8_t>(none.view(), none.view());
+    CHECK(s0.ref_to_pred.empty());
+    CHECK(s0.pred_to_ref.empty());
+}
