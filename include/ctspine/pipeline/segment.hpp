@@ -251,6 +251,25 @@ private:
                         {}, "ct");
     }
 
+    /// Transpose + crop in one gather: the plan's crop of `ct` in nnU-Net's transposed (z, y, x) order into `crop`
+    /// (sc[0]·sc[1]·sc[2] floats); NanToZero replaces NaN by 0 as nnU-Net v1's preprocessing does.
+    template <bool NanToZero>
+    static void gather_crop(const volume<float>& ct, const detail::case_plan& p, float* crop, int threads) {
+        const auto& sc = p.sc;
+        const float* src = ct.data();
+        parallel_for(threads, sc[0], [&](std::ptrdiff_t i0, std::ptrdiff_t i1, int) {
+            for (std::ptrdiff_t i = i0; i < i1; ++i)
+                for (index_t j = 0; j < sc[1]; ++j) {
+                    float* o = crop + (i * sc[1] + j) * sc[2];
+                    const index_t base = p.crop_index(i, j, 0);
+                    for (index_t k = 0; k < sc[2]; ++k) {
+                        const float v = src[base + k * p.stride[2]];
+                        o[k] = NanToZero && std::isnan(v) ? 0.0f : v;
+                    }
+                }
+        }, 1);
+    }
+
     /// Shapes of a case whose non-zero bbox is [lo_o, hi_o) in nnU-Net's original (z, y, x) order.
     void init_plan_shapes(const dims3& d, const std::array<double, 3>& sp, const std::array<index_t, 3>& lo_o,
                           const std::array<index_t, 3>& hi_o, detail::case_plan& p) const {
@@ -352,18 +371,7 @@ private:
             const bool resample = sc != sn;
             std::vector<float> crop_buf(resample ? static_cast<size_t>(sc[0] * sc[1] * sc[2]) : 0);
             float* crop = resample ? crop_buf.data() : input.data();
-            const float* src = ct.data();
-            parallel_for(opt.threads, sc[0], [&](std::ptrdiff_t i0, std::ptrdiff_t i1, int) {
-                for (std::ptrdiff_t i = i0; i < i1; ++i)
-                    for (index_t j = 0; j < sc[1]; ++j) {
-                        float* o = crop + (i * sc[1] + j) * sc[2];
-                        const index_t base = p.crop_index(i, j, 0);
-                        for (index_t k = 0; k < sc[2]; ++k) {
-                            const float v = src[base + k * p.stride[2]];
-                            o[k] = std::isnan(v) ? 0.0f : v;  // data[np.isnan(data)] = 0
-                        }
-                    }
-            }, 1);
+            gather_crop<true>(ct, p, crop, opt.threads);  // v1: data[np.isnan(data)] = 0
             if (resample)
                 nnunet::resample_data_or_seg_to_shape<float, float>(crop, sc, input.data(), sn, p.spt, p.target, 3, 0, std::nullopt,
                                                                     opt.threads);
@@ -492,15 +500,7 @@ private:
             const bool resample = sc != sn;
             std::vector<float> crop_buf(resample ? static_cast<size_t>(sc[0] * sc[1] * sc[2]) : 0);
             float* crop = resample ? crop_buf.data() : input.data();
-            const float* src = ct.data();
-            parallel_for(opt.threads, sc[0], [&](std::ptrdiff_t i0, std::ptrdiff_t i1, int) {
-                for (std::ptrdiff_t i = i0; i < i1; ++i)
-                    for (index_t j = 0; j < sc[1]; ++j) {
-                        float* o = crop + (i * sc[1] + j) * sc[2];
-                        const index_t base = p.crop_index(i, j, 0);
-                        for (index_t k = 0; k < sc[2]; ++k) o[k] = src[base + k * p.stride[2]];
-                    }
-            }, 1);
+            gather_crop<false>(ct, p, crop, opt.threads);
             ct_normalize(crop, crop, sc[0] * sc[1] * sc[2], norm, opt.threads);
             if (resample)
                 nnunet::resample_data_or_seg_to_shape<float, float>(crop, sc, input.data(), sn, p.spt, p.target, cfg.resampling_data.order,
