@@ -8,8 +8,11 @@
                                   (PlainConvUNet, 6 stages, 32-64-128-256-320-320 features, 26 classes), patch 128^3,
                                   target spacing S mm isotropic, random weights (timing only), mirroring axes (0, 1, 2)
                                   so nnU-Net's default test-time mirroring applies.
+  WORKDIR/v1_<S>mm/               (argument "v1:S") an nnU-Net v1 model folder (plans.pkl, all/model_final_checkpoint
+                                  .model + .model.pkl) with the same-sized Generic_UNet (base 32, 5 poolings 2x2x2, the
+                                  320 cap, 26 classes), patch 128^3, target spacing S mm, random weights (timing only).
 
-Usage: /usr/bin/python3 tests/bench/make_bench_pipeline_inputs.py WORKDIR SPACING [SPACING ...]
+Usage: /usr/bin/python3 tests/bench/make_bench_pipeline_inputs.py WORKDIR SPACING|v1:SPACING [...]
 """
 import json
 import os
@@ -69,12 +72,45 @@ def make_model(folder, spacing):
     torch.save(ckpt, os.path.join(out, "fold_0", "checkpoint_final.pth"))
 
 
+def make_v1_model(folder, spacing):
+    import pickle
+    from collections import OrderedDict
+    import make_v1_model_fixtures as v1
+    if os.path.exists(os.path.join(folder, "all", "model_final_checkpoint.model.pkl")):
+        return
+    plans = v1.plans_tiny()
+    plans["base_num_features"], plans["num_classes"], plans["all_classes"] = FEATURES[0], N_CLASSES - 1, list(range(1, N_CLASSES))
+    st = plans["plans_per_stage"][0]
+    st["pool_op_kernel_sizes"] = [[2, 2, 2]] * (len(FEATURES) - 1)
+    st["conv_kernel_sizes"] = [[3, 3, 3]] * len(FEATURES)
+    st["num_pool_per_axis"] = [len(FEATURES) - 1] * 3
+    st["patch_size"] = np.array(PATCH, dtype=np.int64)
+    st["current_spacing"] = np.array([spacing] * 3)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "plans.pkl"), "wb") as f:
+        pickle.dump(plans, f, protocol=4)
+    net = v1.GenericUNetV1(1, FEATURES[0], N_CLASSES, st["pool_op_kernel_sizes"], st["conv_kernel_sizes"], 2)
+    v1.randomize(net, 5)
+    os.makedirs(os.path.join(folder, "all"), exist_ok=True)
+    # the keys nnU-Net v1's trainer.load_checkpoint_ram reads, and the (init, name, class, plans) of the .model.pkl
+    torch.save({"epoch": 1000, "state_dict": net.state_dict(), "optimizer_state_dict": {}, "lr_scheduler_state_dict": None,
+                "plot_stuff": ([], [], [], []), "best_stuff": (0, np.float64(0), np.float64(0))},
+               os.path.join(folder, "all", "model_final_checkpoint.model"))
+    init = ("/train/plans.pkl", "all", "/train/out", "/train/preprocessed", False, 0, True, False, True)
+    with open(os.path.join(folder, "all", "model_final_checkpoint.model.pkl"), "wb") as f:
+        pickle.dump(OrderedDict([("init", init), ("name", "nnUNetTrainerV2"), ("class", "nnUNetTrainerV2"), ("plans", plans)]),
+                    f, protocol=4)
+
+
 def main():
     work = sys.argv[1]
     os.makedirs(work, exist_ok=True)
     make_ct(os.path.join(work, "ct_512x512x400.nii.gz"))
     for s in sys.argv[2:]:
-        make_model(os.path.join(work, "fullres_%smm" % s), float(s))
+        if s.startswith("v1:"):
+            make_v1_model(os.path.join(work, "v1_%smm" % s[3:]), float(s[3:]))
+        else:
+            make_model(os.path.join(work, "fullres_%smm" % s), float(s))
     print("ok")
 
 
