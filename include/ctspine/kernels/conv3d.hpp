@@ -170,5 +170,31 @@ inline void conv3d(const blocked_tensor& in, blocked_tensor& out, const conv_wei
     }
 }
 
+/// The same convolution of a one-input-channel layer reading a dense_channel (the first layer of a CT network): the
+/// x86 forms read it in place — same fused multiply-adds in the same order, so the result is bit-identical to the
+/// blocked input's; the generic form gets a blocked copy.
+inline void conv3d(const dense_channel& in, blocked_tensor& out, const conv_weights& cw, int threads, cpu_isa isa = cpu_isa::automatic) {
+    if (cw.ci != 1 || out.channels() != cw.co) throw error(errc::shape_mismatch, "conv3d: a dense_channel input needs a one-input-channel layer");
+    switch (resolve_isa(isa)) {
+#if CTSPINE_X86
+        case cpu_isa::avx512:
+            return detail::conv_range_tasks(out, detail::avx512::conv_ob, threads, [&](index_t ob0, index_t nob, index_t od0, index_t od1) {
+                detail::avx512::conv_task(in, out, cw, ob0, nob, od0, od1);
+            });
+        case cpu_isa::avx2:
+            return detail::conv_range_tasks(out, detail::avx2::conv_ob, threads, [&](index_t ob0, index_t nob, index_t od0, index_t od1) {
+                detail::avx2::conv_task(in, out, cw, ob0, nob, od0, od1);
+            });
+#endif
+        default: {
+            blocked_tensor b(1, in.D(), in.H(), in.W());
+            for (index_t d = 0; d < in.D(); ++d)
+                for (index_t h = 0; h < in.H(); ++h)
+                    for (index_t w = 0; w < in.W(); ++w) *b.at(0, d + 1, h + 1, w + 1) = *in.at(0, d + 1, h + 1, w + 1);
+            return conv3d_generic(b, out, cw, threads);
+        }
+    }
+}
+
 }  // namespace nn
 }  // namespace ctspine

@@ -44,6 +44,8 @@ public:
         }
         if (n > 0) std::memset(buf_.get(), 0, sizeof(float) * static_cast<size_t>(n));  // an empty tensor has no buffer
     }
+    /// Floats between consecutive positions along W (the convolution kernels read both layouts through this).
+    static constexpr index_t position_stride = block;
     index_t channels() const { return C_; }
     index_t cblocks() const { return blocks_of(C_); }
     index_t D() const { return D_; }
@@ -84,6 +86,54 @@ private:
     std::unique_ptr<float[], ctspine::detail::aligned_deleter<float>> buf_{};
 };
 
+/// A single-channel activation stored densely, [D + 2][H + 2][W + 2] floats with a one-voxel zero halo: the input of
+/// a first convolution with one input channel (a CT patch). In the blocked layout that channel would take 16 times the
+/// memory and bandwidth — one useful float per 64-byte block — and its three input planes per output plane would no
+/// longer fit in L2 at nnU-Net's patch sizes. Same accessors as blocked_tensor, so the x86 convolution kernels take
+/// either as their input; only channel block 0 exists.
+class dense_channel {
+public:
+    static constexpr index_t position_stride = 1;
+    /// (Re)shape to d × h × w and copy channel 0 of `t` (C, D, H, W) into the interior; the halo is zero.
+    void assign(const tensor& t) {
+        D_ = t.shape()[1];
+        H_ = t.shape()[2];
+        W_ = t.shape()[3];
+        const index_t n = ctspine::detail::checked_mul((D_ + 2) * (H_ + 2), W_ + 2, max_voxels);
+        if (n > capacity_) {
+            buf_ = ctspine::detail::allocate_uninit<float>(n);
+            capacity_ = n;
+        }
+        float* b = buf_.get();
+        std::memset(b, 0, sizeof(float) * static_cast<size_t>(plane_stride()));  // halo planes d = 0 and D + 1
+        std::memset(b + (D_ + 1) * plane_stride(), 0, sizeof(float) * static_cast<size_t>(plane_stride()));
+        for (index_t d = 0; d < D_; ++d) {
+            float* pl = b + (d + 1) * plane_stride();
+            std::memset(pl, 0, sizeof(float) * static_cast<size_t>(row_stride()));
+            std::memset(pl + (H_ + 1) * row_stride(), 0, sizeof(float) * static_cast<size_t>(row_stride()));
+            for (index_t h = 0; h < H_; ++h) {
+                float* r = pl + (h + 1) * row_stride();
+                r[0] = r[W_ + 1] = 0.0f;
+                for (index_t w = 0; w < W_; ++w) r[w + 1] = t(0, d, h, w);
+            }
+        }
+    }
+    index_t channels() const { return 1; }
+    index_t cblocks() const { return 1; }
+    index_t D() const { return D_; }
+    index_t H() const { return H_; }
+    index_t W() const { return W_; }
+    index_t block_stride() const { return 0; }
+    index_t row_stride() const { return W_ + 2; }
+    index_t plane_stride() const { return (H_ + 2) * (W_ + 2); }
+    const float* at(index_t /*cb = 0*/, index_t d, index_t h, index_t w) const { return buf_.get() + d * plane_stride() + h * row_stride() + w; }
+    std::size_t bytes() const { return sizeof(float) * static_cast<size_t>(capacity_); }
+
+private:
+    index_t D_ = 0, H_ = 0, W_ = 0, capacity_ = 0;
+    std::unique_ptr<float[], ctspine::detail::aligned_deleter<float>> buf_{};
+};
+
 /// Row and column of TW consecutive positions p0… of a plane W wide (p = row·W + col), with one division.
 template <int TW>
 struct plane_positions {
@@ -100,8 +150,8 @@ struct plane_positions {
 
 /// For the output positions pos of output depth od, the input address of tap (0, 0, 0) of channel block 0 of a
 /// convolution with kernel k, stride s and padding (k − 1)/2 (the micro-kernels' positions).
-template <int TW>
-CTSPINE_ALWAYS_INLINE void first_taps(const blocked_tensor& in, const plane_positions<TW>& pos, const std::array<int, 3>& k,
+template <int TW, class In>
+CTSPINE_ALWAYS_INLINE void first_taps(const In& in, const plane_positions<TW>& pos, const std::array<int, 3>& k,
                                       const std::array<int, 3>& s, index_t od, const float* (&xp)[TW]) {
     for (int t = 0; t < TW; ++t)
         xp[t] = in.at(0, od * s[0] + 1 - (k[0] - 1) / 2, pos.row[t] * s[1] + 1 - (k[1] - 1) / 2, pos.col[t] * s[2] + 1 - (k[2] - 1) / 2);

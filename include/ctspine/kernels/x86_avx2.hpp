@@ -50,8 +50,8 @@ CTSPINE_ALWAYS_INLINE CTSPINE_TARGET_AVX2 void init(__m256 (&acc)[2][TW], const 
 /// Convolution micro-kernel: one output block × TW consecutive output positions p0… of output depth od, positions
 /// numbered row by row (p = oh·OW + ow), so a group may span rows: small layers (8×8, 4×4) need no narrow remainder.
 /// Input blocks [ib0, ib1) only, continuing from the partial sums in `out` after the first chunk (see the AVX-512 form).
-template <int TW, int NC>
-CTSPINE_TARGET_AVX2 void conv_micro(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob, index_t od, index_t p0,
+template <int TW, int NC, class In>
+CTSPINE_TARGET_AVX2 void conv_micro(const In& in, blocked_tensor& out, const conv_weights& cw, index_t ob, index_t od, index_t p0,
                                     index_t ib0, index_t ib1) {
     const index_t IB = in.cblocks(), OW = out.W();
     const plane_positions<TW> pos(p0, OW);
@@ -75,7 +75,7 @@ CTSPINE_TARGET_AVX2 void conv_micro(const blocked_tensor& in, blocked_tensor& ou
     for (index_t ib = ib0; ib < ib1; ++ib)
         for (int kd = 0; kd < KD; ++kd)
             for (int kh = 0; kh < KH; ++kh)
-                for (int kw = 0; kw < KW; ++kw, wt += block * block) step<TW, NC>(acc, xp, ib * bs + kd * ps + kh * rs + kw * block, wt);
+                for (int kw = 0; kw < KW; ++kw, wt += block * block) step<TW, NC>(acc, xp, ib * bs + kd * ps + kh * rs + kw * In::position_stride, wt);
     for (int t = 0; t < TW; ++t) {
         if constexpr (NC == 1) {  // non-temporal, as in the AVX-512 form
             _mm256_stream_ps(dst[t], acc[0][t]);
@@ -88,8 +88,8 @@ CTSPINE_TARGET_AVX2 void conv_micro(const blocked_tensor& in, blocked_tensor& ou
 }
 
 /// Output depths [od0, od1) of output block ob, per chunk of input blocks (see the AVX-512 form).
-template <int NC>
-CTSPINE_TARGET_AVX2 void conv_planes(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob, index_t od0, index_t od1) {
+template <int NC, class In>
+CTSPINE_TARGET_AVX2 void conv_planes(const In& in, blocked_tensor& out, const conv_weights& cw, index_t ob, index_t od0, index_t od1) {
     const index_t P = out.H() * out.W(), IB = in.cblocks(), chunk = conv_ib_chunk(cw.k[0] * cw.k[1] * cw.k[2], 1);
     for (index_t ib0 = 0; ib0 < IB; ib0 += chunk) {
         const index_t ib1 = std::min(IB, ib0 + chunk);
@@ -103,13 +103,15 @@ CTSPINE_TARGET_AVX2 void conv_planes(const blocked_tensor& in, blocked_tensor& o
     }
 }
 
-/// All outputs of output depths [od0, od1) for output block ob0 (nob is always 1 here).
-CTSPINE_TARGET_AVX2 inline void conv_task(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t /*nob*/,
+/// All outputs of output depths [od0, od1) for output block ob0 (nob is always 1 here); `in` is a blocked_tensor or,
+/// for a one-input-channel layer, a dense_channel.
+template <class In>
+CTSPINE_TARGET_AVX2 void conv_task(const In& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t /*nob*/,
                                           index_t od0, index_t od1) {
     if (cw.ci == 1) {
         conv_planes<1>(in, out, cw, ob0, od0, od1);
         _mm_sfence();  // order the non-temporal stores before the task ends
-    } else {
+    } else if constexpr (In::position_stride == block) {  // a dense_channel input always has ci == 1
         conv_planes<16>(in, out, cw, ob0, od0, od1);
     }
 }

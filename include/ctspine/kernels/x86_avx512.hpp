@@ -46,8 +46,8 @@ CTSPINE_UNROLL(4)
 /// Input blocks [ib0, ib1) only: the first chunk starts from the bias, later ones continue from the partial sums
 /// stored in `out` — the same fused multiply-adds in the same order as one pass, so the result does not depend on
 /// the chunking.
-template <int OB, int TW, int NC>
-CTSPINE_TARGET_AVX512 void conv_micro(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t od, index_t p0,
+template <int OB, int TW, int NC, class In>
+CTSPINE_TARGET_AVX512 void conv_micro(const In& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t od, index_t p0,
                                       index_t ib0, index_t ib1) {
     const index_t IB = in.cblocks(), OW = out.W();
     const plane_positions<TW> pos(p0, OW);
@@ -68,7 +68,7 @@ CTSPINE_TARGET_AVX512 void conv_micro(const blocked_tensor& in, blocked_tensor& 
         const float* wt = cw.packed.data() + ((ob0 * IB + ib) * taps) * block * block;
         for (int kd = 0; kd < KD; ++kd)
             for (int kh = 0; kh < KH; ++kh)
-                for (int kw = 0; kw < KW; ++kw, wt += block * block) step<OB, TW, NC>(acc, xp, ib * bs + kd * ps + kh * rs + kw * block, wt, wob);
+                for (int kw = 0; kw < KW; ++kw, wt += block * block) step<OB, TW, NC>(acc, xp, ib * bs + kd * ps + kh * rs + kw * In::position_stride, wt, wob);
     }
     for (int t = 0; t < TW; ++t)
         for (int o = 0; o < OB; ++o) {
@@ -81,8 +81,8 @@ CTSPINE_TARGET_AVX512 void conv_micro(const blocked_tensor& in, blocked_tensor& 
 
 /// Output depths [od0, od1) of output blocks [ob0, ob0 + OB): per chunk of input blocks, every depth and position,
 /// so a chunk's weights are reused from L2 for every depth of the range.
-template <int OB, int NC>
-CTSPINE_TARGET_AVX512 void conv_planes(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t od0,
+template <int OB, int NC, class In>
+CTSPINE_TARGET_AVX512 void conv_planes(const In& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t od0,
                                        index_t od1) {
     const index_t P = out.H() * out.W(), IB = in.cblocks(), chunk = conv_ib_chunk(cw.k[0] * cw.k[1] * cw.k[2], OB);
     for (index_t ib0 = 0; ib0 < IB; ib0 += chunk) {
@@ -98,17 +98,18 @@ CTSPINE_TARGET_AVX512 void conv_planes(const blocked_tensor& in, blocked_tensor&
     }
 }
 
-/// All outputs of output depths [od0, od1) for output blocks [ob0, ob0 + nob), nob ≤ conv_ob.
-CTSPINE_TARGET_AVX512 inline void conv_task(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t nob,
+/// All outputs of output depths [od0, od1) for output blocks [ob0, ob0 + nob), nob ≤ conv_ob; `in` is a blocked_tensor
+/// or, for a one-input-channel layer, a dense_channel.
+template <class In>
+CTSPINE_TARGET_AVX512 void conv_task(const In& in, blocked_tensor& out, const conv_weights& cw, index_t ob0, index_t nob,
                                             index_t od0, index_t od1) {
     if (cw.ci == 1) {
         if (nob == 2) conv_planes<2, 1>(in, out, cw, ob0, od0, od1);
         else conv_planes<1, 1>(in, out, cw, ob0, od0, od1);
         _mm_sfence();  // order the non-temporal stores before the task ends
-    } else if (nob == 2) {
-        conv_planes<2, 16>(in, out, cw, ob0, od0, od1);
-    } else {
-        conv_planes<1, 16>(in, out, cw, ob0, od0, od1);
+    } else if constexpr (In::position_stride == block) {  // a dense_channel input always has ci == 1
+        if (nob == 2) conv_planes<2, 16>(in, out, cw, ob0, od0, od1);
+        else conv_planes<1, 16>(in, out, cw, ob0, od0, od1);
     }
 }
 

@@ -128,13 +128,17 @@ public:
         check_input(input);
         isa = resolve_isa(isa);
         workspace& ws = *ws_;
-        ws.in.from_tensor(input);
         const int n = cfg_.n_stages();
         ws.skips.resize(static_cast<size_t>(n));
+        // One input channel (a CT): the first convolution reads it densely (dense_channel); otherwise blocked.
+        const bool dense_first = input.shape()[0] == 1 && cfg_.input_channels == 1;
+        if (dense_first) ws.in_dense.assign(input);
+        else ws.in.from_tensor(input);
         const blocked_tensor* x = &ws.in;
         std::array<index_t, 3> size{input.shape()[1], input.shape()[2], input.shape()[3]};
         if (cfg_.kind == unet_kind::residual_encoder) {
-            run_conv(stem_, *x, ws.stem, size, threads, true, isa);
+            if (dense_first) run_conv(stem_, ws.in_dense, ws.stem, size, threads, true, isa);
+            else run_conv(stem_, *x, ws.stem, size, threads, true, isa);
             x = &ws.stem;
         }
         for (int s = 0; s < n; ++s) {
@@ -145,7 +149,8 @@ public:
                 const auto& convs = plain_stages_[static_cast<size_t>(s)];
                 for (size_t j = 0; j < convs.size(); ++j) {
                     blocked_tensor& dst = j + 1 == convs.size() ? out : ws.tmp[j % 2];
-                    run_conv(convs[j], *x, dst, size, threads, true, isa);
+                    if (dense_first && s == 0 && j == 0) run_conv(convs[j], ws.in_dense, dst, size, threads, true, isa);
+                    else run_conv(convs[j], *x, dst, size, threads, true, isa);
                     x = &dst;
                 }
             } else {
@@ -200,7 +205,8 @@ public:
         auto blk = [](index_t c, std::array<index_t, 3> s) {
             return std::size_t(blocks_of(c) * block) * std::size_t((s[0] + 2) * (s[1] + 2) * (s[2] + 2)) * sizeof(float);
         };
-        std::size_t total = blk(cfg_.input_channels, patch);
+        // the input: dense for one channel (forward's dense_channel), else blocked
+        std::size_t total = cfg_.input_channels == 1 ? blk(1, patch) / std::size_t(block) : blk(cfg_.input_channels, patch);
         std::array<index_t, 3> s = patch;
         std::size_t largest_tmp = 0;
         for (int st = 0; st < cfg_.n_stages(); ++st) {
@@ -225,6 +231,7 @@ private:
     };
     struct workspace {
         blocked_tensor in, stem, tmp[2], cat, dec[2], lres, head, r1, r2, pool;
+        dense_channel in_dense;
         std::vector<blocked_tensor> skips;
     };
 
@@ -269,7 +276,8 @@ private:
                                                               " is not a multiple of the total stride ", t[static_cast<size_t>(a)]));
     }
     double slope() const { return cfg_.nonlin == nonlinearity::relu ? 0.0 : cfg_.negative_slope; }
-    void run_conv(const layer& L, const blocked_tensor& in, blocked_tensor& out, const std::array<index_t, 3>& size, int threads, bool act,
+    template <class In>
+    void run_conv(const layer& L, const In& in, blocked_tensor& out, const std::array<index_t, 3>& size, int threads, bool act,
                   cpu_isa isa) const {
         out.reset(L.conv.co, size[0], size[1], size[2]);
         conv3d(in, out, L.conv, threads, isa);
