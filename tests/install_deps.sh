@@ -6,6 +6,7 @@ pkgs=(cmake g++ make pkg-config libeigen3-dev libxsimd-dev zlib1g-dev libdeflate
 if [ "${1:-}" != "--build-only" ]; then
   pkgs+=(doctest-dev python3 python3-numpy python3-nibabel python3-scipy qemu-user)
   pkgs+=(clang libclang-rt-14-dev)  # run_tests.sh's clang++ C++20 configuration; libFuzzer runtimes of tests/fuzz/run_fuzz.sh
+  pkgs+=(slurm-wlm munge)  # tests/slurm/run_slurm_test.sh: a one-node SLURM cluster for the examples/slurm job array
 fi
 missing=()
 for p in "${pkgs[@]}"; do
