@@ -10,7 +10,7 @@ n="${1:?usage: submit_benchmark.sh N_SHARDS [sbatch options]}"
 shift
 : "${MODEL:?set MODEL}" "${DATA:?set DATA}" "${OUT:?set OUT}"
 mkdir -p "$OUT"
-export MODEL DATA OUT CTSPINE="${CTSPINE:-ctspine}" SPLIT_FILE="${SPLIT_FILE:-}" SPLIT="${SPLIT:-}"
+export SHARDS="$n" MODEL DATA OUT CTSPINE="${CTSPINE:-ctspine}" SPLIT_FILE="${SPLIT_FILE:-}" SPLIT="${SPLIT:-}"
 wait_opt=()
 for a in "$@"; do [ "$a" = --wait ] && wait_opt=(--wait); done
 opts=()

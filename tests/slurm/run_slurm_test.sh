@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The SLURM example for real: start a one-node SLURM cluster on localhost (Debian's slurm-wlm + munge, daemons run in a
 # scratch folder with their own ports, nothing touches the system's configuration), build a tiny CTSpine1K-shaped
-# dataset from the committed spine CTs (flat layout, real CTSpine1K name patterns, five cases from four sources),
+# dataset from the committed spine CT and its VerSe-numbered vertebra labels (flat layout, five cases named with the
+# real CTSpine1K patterns of the four sources),
 # submit examples/slurm/submit_benchmark.sh as a 4-task array plus its merge job, wait, and require the merged
 # tables to equal, byte for byte, those of one `ctspine benchmark` process over the same data.
 # Skips (exit 0, saying why) only when the daemons are not installed or cannot start; any other failure fails.
@@ -74,9 +75,9 @@ d="$w/data"
 mkdir -p "$d"
 pair() { cp "$root/examples/data/$1" "$d/$3.nii.gz"; cp "$root/examples/data/$2" "$d/$3_seg.nii.gz"; }
 pair sub-ct_label-22_ct.nii.gz sub-ct_seg-vert_label-22_msk.nii.gz 1.3.6.1.4.1.9328.50.4.0001
-pair example_ct_sm.nii.gz example_seg.nii.gz CTC-1234567890
+pair sub-ct_label-22_ct.nii.gz sub-ct_seg-vert_label-22_msk.nii.gz CTC-1234567890
 pair sub-ct_label-22_ct.nii.gz sub-ct_seg-vert_label-22_msk.nii.gz HN_P001
-pair example_ct_sm.nii.gz example_seg.nii.gz liver_7
+pair sub-ct_label-22_ct.nii.gz sub-ct_seg-vert_label-22_msk.nii.gz liver_7
 pair sub-ct_label-22_ct.nii.gz sub-ct_seg-vert_label-22_msk.nii.gz volume-covid19-A-0001_ct
 
 # --- one process, then the array of 4 shards + merge ---
