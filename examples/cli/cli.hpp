@@ -52,6 +52,12 @@ public:
         auto v = take(name, 1);
         return v.empty() ? fallback : v[0];
     }
+    /// The first word when it is not an option (marked used), else "": the subcommand of commands that have them.
+    std::string subcommand() {
+        if (words_.empty() || used_[0] || words_[0].rfind("--", 0) == 0) return {};
+        used_[0] = true;
+        return words_[0];
+    }
     /// Remaining positional words; throws on unknown options. Call after all take()/flag() calls.
     std::vector<std::string> positional() {
         std::vector<std::string> out;

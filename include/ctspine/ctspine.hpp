@@ -55,6 +55,12 @@
 #include "ctspine/evaluate/summary.hpp"
 #include "ctspine/evaluate/surface_dice.hpp"
 #include "ctspine/evaluate/surface_distance.hpp"
+// dataset: spine-CT datasets on disk (CTSpine1K sources and split file, layouts, header index, checks, nnU-Net export)
+#include "ctspine/dataset/check.hpp"
+#include "ctspine/dataset/ctspine1k.hpp"
+#include "ctspine/dataset/index.hpp"
+#include "ctspine/dataset/layout.hpp"
+#include "ctspine/dataset/nnunet_export.hpp"
 // nn: the U-Net engine and nnU-Net's sliding-window prediction
 #include "ctspine/nn/sliding_window.hpp"
 #include "ctspine/nn/unet.hpp"
