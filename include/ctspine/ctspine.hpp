@@ -56,6 +56,9 @@
 #include "ctspine/evaluate/summary.hpp"
 #include "ctspine/evaluate/surface_dice.hpp"
 #include "ctspine/evaluate/surface_distance.hpp"
+// dataset: spine-CT datasets on disk (CTSpine1K sources and split file, layouts)
+#include "ctspine/dataset/ctspine1k.hpp"
+#include "ctspine/dataset/layout.hpp"
 // nn: the U-Net engine and nnU-Net's sliding-window prediction
 #include "ctspine/nn/sliding_window.hpp"
 #include "ctspine/nn/unet.hpp"

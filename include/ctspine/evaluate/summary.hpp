@@ -1,6 +1,6 @@
 // ctspine — evaluation tables: one row per (case, label) (`cases.csv`), grouped statistics per split × source ×
-// label (`summary.csv` / `summary.json`), CTSpine1K case-name → source recognition, the CTSpine1K split file, and
-// Python's float printing. Rows are kept sorted by (case, label) before aggregation and every value is written with
+// label (`summary.csv` / `summary.json`) and Python's float printing (CTSpine1K case names, sources and the split
+// file: dataset/ctspine1k.hpp). Rows are kept sorted by (case, label) before aggregation and every value is written with
 // the shortest round-trip digits, so a summary built from merged shard tables equals the summary of a single run.
 //
 // Statistics per metric and group: mean (numpy nanmean: NaN → 0 in place, pairwise sum, ÷ count of defined values),
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "ctspine/core/error.hpp"
+#include "ctspine/dataset/ctspine1k.hpp"
 #include "ctspine/io/atomic_file.hpp"
 #include "ctspine/evaluate/evaluate.hpp"
 #include "ctspine/evaluate/surface_distance.hpp"
@@ -83,63 +84,8 @@ inline std::string tau_name(double t) {
     return s;
 }
 
-// ------------------------------------------------------------------------------------------------ case names
-/// Case name of a file: directory, ".nii.gz" / ".nii", then a trailing "_seg" or nnU-Net "_0000" dropped.
-inline std::string case_name_of(const std::string& path) {
-    std::string s = std::filesystem::path(path).filename().string();
-    for (const char* ext : {".nii.gz", ".nii", ".mha", ".nrrd"}) {
-        const std::string e(ext);
-        if (s.size() > e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0) {
-            s.resize(s.size() - e.size());
-            break;
-        }
-    }
-    for (const char* suf : {"_seg", "_0000"}) {
-        const std::string e(suf);
-        if (s.size() > e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0) {
-            s.resize(s.size() - e.size());
-            break;
-        }
-    }
-    return s;
-}
-
-/// CTSpine1K sub-dataset of a case name (patterns verified against the 1,005 names of CTSpine1K's data_split.txt):
-/// "COLONOG", "HNSCC-3DCT-RT", "MSD_liver", "COVID-19", or "other".
-inline std::string ctspine1k_source(const std::string& case_name) {
-    static const std::regex colonog(R"(^(1\.3\.6\.1\.4\.1\.9328\.50\.4\.\d{4}|CTC-\d{10})$)");
-    static const std::regex hnscc(R"(^HN_P\d{3}$)");
-    static const std::regex liver(R"(^liver_\d+$)");
-    static const std::regex covid(R"(^volume-covid19-A-\d{4}(_\d+)?_ct$)");
-    const std::string n = case_name_of(case_name);
-    if (std::regex_match(n, colonog)) return "COLONOG";
-    if (std::regex_match(n, hnscc)) return "HNSCC-3DCT-RT";
-    if (std::regex_match(n, liver)) return "MSD_liver";
-    if (std::regex_match(n, covid)) return "COVID-19";
-    return "other";
-}
-
-/// CTSpine1K's split file: section headers "trainset:", "test_public:", "test_private:" followed by one case per
-/// line (blank lines ignored). Returns case name → split (header without the colon).
-inline std::map<std::string, std::string> parse_split_file(const std::string& text) {
-    std::map<std::string, std::string> out;
-    std::istringstream is(text);
-    std::string line, section;
-    while (std::getline(is, line)) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-        size_t b = 0;
-        while (b < line.size() && (line[b] == ' ' || line[b] == '\t')) ++b;
-        line = line.substr(b);
-        if (line.empty()) continue;
-        if (line.back() == ':') {
-            section = line.substr(0, line.size() - 1);
-            continue;
-        }
-        if (section.empty()) throw error(errc::invalid_argument, "split file: case '" + line + "' before any section header");
-        out[case_name_of(line)] = section;
-    }
-    return out;
-}
+// Case names, CTSpine1K sources and the split file (case_name_of, ctspine1k_source, parse_split_file) are dataset
+// facts: dataset/ctspine1k.hpp.
 
 // ------------------------------------------------------------------------------------------------ case table
 /// Long table: one row per (case, label).
