@@ -25,6 +25,8 @@
 #include <map>
 #include <sstream>
 
+#include <ctspine/dataset/ctspine1k.hpp>
+#include <ctspine/dataset/layout.hpp>
 #include <ctspine/evaluate/benchmark_table.hpp>
 #include <ctspine/evaluate/evaluate.hpp>
 #include <ctspine/evaluate/summary.hpp>
@@ -33,13 +35,6 @@
 #include <ctspine/label/label_schemes.hpp>
 #include <ctspine/pipeline/batch.hpp>
 #include <ctspine/pipeline/segment.hpp>
-#if __has_include(<ctspine/dataset/layout.hpp>)
-#include <ctspine/dataset/layout.hpp>
-#define CTSPINE_BENCHMARK_HAVE_LAYOUT 1
-#endif
-#if __has_include(<ctspine/dataset/ctspine1k.hpp>)
-#include <ctspine/dataset/ctspine1k.hpp>
-#endif
 
 #include "cli.hpp"
 
@@ -51,35 +46,10 @@ struct bench_case {
     std::string name, source, split, image, label, failure;
 };
 
-#ifndef CTSPINE_BENCHMARK_HAVE_LAYOUT
-bool has_suffix(const std::string& s, const std::string& suf) { return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0; }
-#endif
-
 /// Every case under ROOT (ctspine::scan_dataset: Hugging Face, nnU-Net raw and flat layouts), split from the split file.
 std::vector<bench_case> discover(const std::string& root, const std::map<std::string, std::string>& split_map) {
     std::vector<bench_case> out;
-#ifdef CTSPINE_BENCHMARK_HAVE_LAYOUT
-    const auto layout = ctspine::scan_dataset(root, split_map);
-    for (const auto& c : layout.cases)
-        out.push_back({c.name, c.source, c.split, fs::path(c.image).string(), fs::path(c.label).string(), {}});
-#else
-    // stand-in until dataset/layout.hpp lands: every .nii/.nii.gz under ROOT, "<case>_seg" files are label maps
-    std::map<std::string, bench_case> by_name;
-    for (const auto& e : fs::recursive_directory_iterator(root)) {
-        if (!e.is_regular_file()) continue;
-        const std::string n = e.path().filename().string();
-        if (!has_suffix(n, ".nii.gz") && !has_suffix(n, ".nii")) continue;
-        const std::string c = ctspine::case_name_of(n);
-        auto& bc = by_name[c];
-        bc.name = c;
-        bc.source = ctspine::ctspine1k_source(c);
-        const auto sp = split_map.find(c);
-        bc.split = sp == split_map.end() ? std::string() : sp->second;
-        const bool label = has_suffix(n, "_seg.nii.gz") || has_suffix(n, "_seg.nii");
-        (label ? bc.label : bc.image) = e.path().string();
-    }
-    for (auto& [n, c] : by_name) out.push_back(c);
-#endif
+    for (const auto& c : ctspine::scan_dataset(root, split_map).cases) out.push_back({c.name, c.source, c.split, c.image, c.label, {}});
     return out;
 }
 
@@ -199,8 +169,12 @@ int run_benchmark(cli::args& a) {
     auto pos = a.positional();
     if (model.empty() || root.empty() || out_dir.empty() || !pos.empty())
         throw std::invalid_argument("benchmark needs --model MODEL_DIR --data ROOT --out DIR (or --merge DIR... --out DIR)");
-    if (!split.empty() && split_file.empty()) throw std::invalid_argument("--split NAME needs --split-file FILE");
+    if (!split.empty() && split_file.empty()) throw std::invalid_argument("--split " + split + " needs --split-file FILE");
     if (!fs::is_directory(root)) throw std::invalid_argument("--data " + root + " is not a folder");
+    {  // predictions inside the dataset would be found as CTs by the next scan
+        const std::string r = fs::weakly_canonical(root).string() + "/", o = fs::weakly_canonical(out_dir).string() + "/";
+        if (o.compare(0, r.size(), r) == 0) throw std::invalid_argument("--out " + out_dir + " must not be inside --data " + root);
+    }
 
     // the cases: the split's (also those the split file lists but ROOT lacks), else every labelled case; by name
     std::map<std::string, std::string> split_map;

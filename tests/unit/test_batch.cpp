@@ -128,7 +128,7 @@ TEST_CASE("batch: corrupt cases among good ones are reported, the good ones writ
     const std::vector<int> identity{0, 1, 2, 3, 4, 5, 6};
     for (const char* n : {"a_seg.nii.gz", "d_seg.nii.gz"}) {
         const double agree = agreement_with_reference(d / "out" / n, identity);
-        MESSAGE(n << ": " << agree * 100 << "% of voxels as the Python reference");
+        MESSAGE(std::string(n) << ": " << agree * 100 << "% of voxels as the Python reference");
         CHECK(agree >= 0.999);
         CHECK(read_nifti_header((d / "out" / n).string()).datatype == 2);  // NIFTI_TYPE_UINT8
     }
