@@ -17,6 +17,7 @@
 #include <iostream>
 
 #include <fstream>
+#include <iomanip>
 
 #include <ctspine/io/nifti.hpp>
 #include <ctspine/io/png.hpp>
@@ -27,6 +28,8 @@
 #include <ctspine/mesh/mesh_io.hpp>
 #include <ctspine/mesh/mesh_render.hpp>
 #include <ctspine/mesh/surface_extraction.hpp>
+#include <ctspine/io/atomic_file.hpp>
+#include <ctspine/pipeline/batch.hpp>
 #include <ctspine/pipeline/probabilities.hpp>
 #include <ctspine/pipeline/segment.hpp>
 #include <ctspine/pipeline/vertebra_classes.hpp>
@@ -75,6 +78,90 @@ void write_reports(const ctspine::segmenter& seg, const ctspine::volume<std::uin
     for (const auto& is : rep.issues) std::cout << "  issue: " << is.message << "\n";
 }
 
+std::string csv_field(const std::string& v) {
+    if (v.find_first_of(",\"\n") == std::string::npos) return v;
+    std::string o = "\"";
+    for (char c : v) o += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return o + "\"";
+}
+
+/// Batch mode: every .nii/.nii.gz of in_dir (sorted by name; every N-th from I with --shard I/N) -> out_dir/<stem>_seg.nii.gz
+/// through ctspine::run_segment_batch (pipeline/batch.hpp): existing outputs are skipped (restarting a killed batch
+/// finishes the rest), a failing case is reported and the others go on. The failed cases and their reasons are
+/// printed at the end and written to out_dir/batch_failures.csv (batch_failures-shard-I-of-N.csv with --shard, so
+/// that shards sharing one output folder do not overwrite each other's list); exit status 1 when any case failed.
+int run_batch(const std::string& model, const ctspine::model_load_options& lo, const ctspine::segment_options& so, const std::string& in_dir,
+              const std::string& out_dir, const std::string& shard, bool force, bool no_cleanup) {
+    long si = 0, sn = 1;
+    if (!shard.empty()) {
+        const auto slash = shard.find('/');
+        if (slash == std::string::npos) throw std::invalid_argument("--shard expects I/N");
+        si = cli::to_long(shard.substr(0, slash), "--shard");
+        sn = cli::to_long(shard.substr(slash + 1), "--shard");
+        if (sn < 1 || si < 0 || si >= sn) throw std::invalid_argument("--shard I/N needs 0 <= I < N");
+    }
+    if (!fs::is_directory(in_dir)) throw std::invalid_argument("--input-dir " + in_dir + " is not a folder");
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(in_dir)) {
+        const std::string n = e.path().filename().string();
+        if (ends_with(n, ".nii.gz") || ends_with(n, ".nii")) files.push_back(n);
+    }
+    std::sort(files.begin(), files.end());
+    fs::create_directories(out_dir);
+    std::vector<ctspine::batch_job> jobs;
+    for (size_t i = 0; i < files.size(); ++i) {
+        if (static_cast<long>(i % static_cast<size_t>(sn)) != si) continue;
+        std::string stem = files[i];
+        stem = stem.substr(0, stem.size() - (ends_with(stem, ".nii.gz") ? 7 : 4));
+        jobs.push_back({(fs::path(in_dir) / files[i]).string(), (fs::path(out_dir) / (stem + "_seg.nii.gz")).string()});
+    }
+    const ctspine::segmenter seg(model, lo);
+    ctspine::batch_options bo;
+    bo.segment = so;
+    bo.force = force;
+    bo.vertebra_cleanup = !no_cleanup;
+    const bool tty = isatty(fileno(stderr)) != 0;
+    if (tty)
+        bo.progress = [&](std::size_t i, double f, std::string_view stage) {
+            std::cerr << "\r[" << i + 1 << "/" << jobs.size() << "] " << fs::path(jobs[i].input).filename().string() << " " << stage << " "
+                      << static_cast<int>(f * 100) << "%   " << std::flush;
+            return true;
+        };
+    bo.on_result = [&](std::size_t i, const ctspine::batch_result& r) {
+        if (tty && r.status != ctspine::batch_status::skipped) std::cerr << "\n";
+        const auto& j = jobs[i];
+        if (r.status == ctspine::batch_status::done) {
+            std::cout << j.input << " -> " << j.output << " (" << std::fixed << std::setprecision(1) << r.seconds << " s)\n"
+                      << std::defaultfloat;
+            if (r.cleaned)
+                std::cout << "  clean-up: " << r.cleanup_voxels_moved << " voxels reassigned to the vertebra they touch, " << r.cleanup_voxels_dropped
+                          << " voxels of small isolated fragments removed, " << r.cleanup_labels_dissolved << " label(s) removed\n";
+        } else if (r.status == ctspine::batch_status::skipped) {
+            std::cout << "skipped (" << r.reason << "): " << j.output << "\n";
+        } else {
+            std::cerr << "failed: " << j.input << ": " << r.reason << "\n";
+        }
+        std::cout << std::flush;
+    };
+    const ctspine::batch_summary s = ctspine::run_segment_batch(seg, jobs, bo);
+    std::string csv = "input,output,reason\n";
+    for (size_t i = 0; i < jobs.size(); ++i)
+        if (s.results[i].status == ctspine::batch_status::failed)
+            csv += csv_field(jobs[i].input) + "," + csv_field(jobs[i].output) + "," + csv_field(s.results[i].reason) + "\n";
+    const std::string list_name = shard.empty() ? "batch_failures.csv" : "batch_failures-shard-" + std::to_string(si) + "-of-" + std::to_string(sn) + ".csv";
+    const std::string list_path = (fs::path(out_dir) / list_name).string();
+    ctspine::write_file_atomic(list_path, csv);
+    std::cout << "batch: " << jobs.size() << " case(s): " << s.done << " segmented, " << s.skipped << " skipped (output exists), " << s.failed
+              << " failed\n";
+    if (s.failed) {
+        std::cerr << s.failed << " case(s) failed (listed in " << list_path << "):\n";
+        for (size_t i = 0; i < jobs.size(); ++i)
+            if (s.results[i].status == ctspine::batch_status::failed) std::cerr << "  " << jobs[i].input << ": " << s.results[i].reason << "\n";
+        return cli::exit_failure;
+    }
+    return cli::exit_ok;
+}
+
 int run_segment(cli::args& a) {
     const std::string model = a.value("--model");
     if (model.empty()) throw std::invalid_argument("--model MODEL_DIR is required");
@@ -103,38 +190,15 @@ int run_segment(cli::args& a) {
         (!in_dir.empty() || !out_dir.empty()))
         throw std::invalid_argument("--report/--csv/--preview/--probabilities/--meshes/--render apply to a single case, not batch mode");
 
-    std::vector<std::pair<std::string, std::string>> jobs;
     if (!in_dir.empty() || !out_dir.empty()) {
         if (in_dir.empty() || out_dir.empty() || !pos.empty())
             throw std::invalid_argument("batch mode needs --input-dir and --output-dir and no positional files");
-        std::vector<std::string> files;
-        for (const auto& e : fs::directory_iterator(in_dir)) {
-            const std::string n = e.path().filename().string();
-            if (ends_with(n, ".nii.gz") || ends_with(n, ".nii")) files.push_back(n);
-        }
-        std::sort(files.begin(), files.end());
-        long si = 0, sn = 1;
-        if (!shard.empty()) {
-            const auto slash = shard.find('/');
-            if (slash == std::string::npos) throw std::invalid_argument("--shard expects I/N");
-            si = cli::to_long(shard.substr(0, slash), "--shard");
-            sn = cli::to_long(shard.substr(slash + 1), "--shard");
-            if (sn < 1 || si < 0 || si >= sn) throw std::invalid_argument("--shard I/N needs 0 <= I < N");
-        }
-        fs::create_directories(out_dir);
-        for (size_t i = 0; i < files.size(); ++i) {
-            if (static_cast<long>(i % static_cast<size_t>(sn)) != si) continue;
-            std::string stem = files[i];
-            stem = stem.substr(0, stem.size() - (ends_with(stem, ".nii.gz") ? 7 : 4));
-            const fs::path out = fs::path(out_dir) / (stem + "_seg.nii.gz");
-            if (!force && fs::exists(out)) continue;
-            jobs.emplace_back((fs::path(in_dir) / files[i]).string(), out.string());
-        }
-    } else {
-        if (pos.size() != 2) throw std::invalid_argument("expected IN.nii.gz and OUT_seg.nii.gz");
-        if (!force && fs::exists(pos[1])) throw std::invalid_argument(pos[1] + " exists (use --force to overwrite)");
-        jobs.emplace_back(pos[0], pos[1]);
+        return run_batch(model, lo, so, in_dir, out_dir, shard, force, no_cleanup);
     }
+    if (pos.size() != 2) throw std::invalid_argument("expected IN.nii.gz and OUT_seg.nii.gz");
+    if (!force && fs::exists(pos[1])) throw std::invalid_argument(pos[1] + " exists (use --force to overwrite)");
+    std::vector<std::pair<std::string, std::string>> jobs;
+    jobs.emplace_back(pos[0], pos[1]);
 
     const ctspine::segmenter seg(model, lo);
     const std::vector<std::string> names = seg.class_names();

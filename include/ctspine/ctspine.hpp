@@ -47,6 +47,7 @@
 #include "ctspine/mesh/surface_extraction.hpp"
 // evaluate: scoring a segmentation against a reference (nnU-Net v1 overlap, medpy distances, DeepMind surface Dice,
 // VerSe identification), exact linear-time EDT, grouped tables
+#include "ctspine/evaluate/benchmark_table.hpp"
 #include "ctspine/evaluate/distance_transform.hpp"
 #include "ctspine/evaluate/evaluate.hpp"
 #include "ctspine/evaluate/identification.hpp"
@@ -69,6 +70,7 @@
 #include "ctspine/model/nnunet_model.hpp"
 #include "ctspine/model/nnunet_plans.hpp"
 #include "ctspine/model/nnunet_v1.hpp"
+#include "ctspine/pipeline/batch.hpp"
 #include "ctspine/pipeline/nnunet_v1_postprocessing.hpp"
 #include "ctspine/pipeline/nnunet_v1_predict.hpp"
 #include "ctspine/pipeline/probabilities.hpp"
