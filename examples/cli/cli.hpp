@@ -1,10 +1,13 @@
 // The ctspine command-line tool: subcommand registry and a small argument parser.
 // Each cmd_<name>.cpp registers itself with CTSPINE_CLI_COMMAND; main.cpp dispatches.
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cli {
@@ -93,6 +96,14 @@ inline bool register_command(const std::string& name, command c) {
 
 double to_double(const std::string& s, const std::string& what);
 long to_long(const std::string& s, const std::string& what);
+/// "--shard I/N" -> {I, N} with 0 <= I < N; an empty value is {0, 1}.
+std::pair<long, long> parse_shard(const std::string& shard);
+/// "8G", "512M", "64k", "1000000" (binary multiples; an optional trailing "B" or "iB") -> bytes.
+std::size_t parse_size(const std::string& v, const std::string& what);
+/// "--labels 1-25,28" -> 1, 2, ..., 25, 28 (labels >= 1, ranges of at most 65,536).
+std::vector<std::int64_t> parse_labels(const std::string& s);
+/// "--tau 1,2" -> tolerances in mm (>= 0).
+std::vector<double> parse_taus(const std::string& s);
 
 /// Exit statuses of the tool: 0 success, 1 a run-time failure (unreadable or invalid input, I/O, cancelled, ...),
 /// 2 a usage error (no or unknown command, unknown option, missing or unusable argument). A usage error is a

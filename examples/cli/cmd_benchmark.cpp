@@ -53,61 +53,6 @@ std::vector<bench_case> discover(const std::string& root, const std::map<std::st
     return out;
 }
 
-std::vector<std::int64_t> parse_labels(const std::string& s) {
-    std::vector<std::int64_t> out;
-    std::stringstream ss(s);
-    std::string part;
-    while (std::getline(ss, part, ',')) {
-        if (part.empty()) continue;
-        const auto dash = part.find('-', 1);
-        const long a = cli::to_long(part.substr(0, dash), "--labels");
-        const long b = dash == std::string::npos ? a : cli::to_long(part.substr(dash + 1), "--labels");
-        if (a < 1 || b < a || b - a > 65535) throw std::invalid_argument("--labels: bad range '" + part + "' (labels are >= 1)");
-        for (long l = a; l <= b; ++l) out.push_back(l);
-    }
-    return out;
-}
-
-std::vector<double> parse_taus(const std::string& s) {
-    std::vector<double> out;
-    std::stringstream ss(s);
-    std::string part;
-    while (std::getline(ss, part, ','))
-        if (!part.empty()) out.push_back(cli::to_double(part, "--tau"));
-    for (double t : out)
-        if (!(t >= 0)) throw std::invalid_argument("--tau: tolerances are >= 0 mm");
-    return out;
-}
-
-std::pair<long, long> parse_shard(const std::string& shard) {
-    if (shard.empty()) return {0, 1};
-    const auto slash = shard.find('/');
-    if (slash == std::string::npos) throw std::invalid_argument("--shard expects I/N");
-    const long si = cli::to_long(shard.substr(0, slash), "--shard"), sn = cli::to_long(shard.substr(slash + 1), "--shard");
-    if (sn < 1 || si < 0 || si >= sn) throw std::invalid_argument("--shard I/N needs 0 <= I < N");
-    return {si, sn};
-}
-
-std::size_t parse_size(const std::string& v) {
-    std::string t = v;
-    if (!t.empty() && (t.back() == 'B' || t.back() == 'b')) t.pop_back();
-    if (!t.empty() && t.back() == 'i') t.pop_back();
-    double mul = 1;
-    if (!t.empty()) {
-        switch (t.back()) {
-            case 'k': case 'K': mul = 1024.0; break;
-            case 'm': case 'M': mul = 1024.0 * 1024; break;
-            case 'g': case 'G': mul = 1024.0 * 1024 * 1024; break;
-            case 't': case 'T': mul = 1024.0 * 1024 * 1024 * 1024; break;
-            default: break;
-        }
-        if (mul != 1) t.pop_back();
-    }
-    const double x = cli::to_double(t, "--memory-limit") * mul;
-    if (!(x > 0) || x > 1.8e19) throw std::invalid_argument("--memory-limit must be a positive size like 8G, got " + v);
-    return static_cast<std::size_t>(x);
-}
-
 /// The five result files of a run or a merge, from the case table alone (so a merge writes the same bytes).
 void write_results(const std::string& dir, ctspine::case_table& table) {
     fs::create_directories(dir);
@@ -148,7 +93,7 @@ int run_benchmark(cli::args& a) {
         return run_merge(merge, out_dir);
     }
     const std::string model = a.value("--model"), root = a.value("--data"), split_file = a.value("--split-file"), split = a.value("--split");
-    const auto [si, sn] = parse_shard(a.value("--shard"));
+    const auto [si, sn] = cli::parse_shard(a.value("--shard"));
     ctspine::model_load_options lo;
     for (const auto& f : a.take_list("--folds")) lo.folds.push_back(f == "all" ? -1 : static_cast<int>(cli::to_long(f, "--folds")));
     ctspine::batch_options bo;
@@ -158,13 +103,13 @@ int run_benchmark(cli::args& a) {
     if (!(bo.segment.step_size > 0 && bo.segment.step_size <= 1)) throw std::invalid_argument("--step must be in (0, 1]");
     bo.segment.isa = cli::parse_option("--isa", [&] { return ctspine::parse_isa(a.value("--isa", "auto")); });
     const std::string mem = a.value("--memory-limit");
-    if (!mem.empty()) bo.segment.memory_limit_bytes = parse_size(mem);
+    if (!mem.empty()) bo.segment.memory_limit_bytes = cli::parse_size(mem, "--memory-limit");
     bo.vertebra_cleanup = !a.flag("--no-cleanup");
     bo.force = a.flag("--force");
     bo.output_scheme = ctspine::label_scheme::verse;  // CTSpine1K's numbering
     ctspine::evaluate_options eo;
-    eo.labels = parse_labels(a.value("--labels", "1-25"));
-    eo.tau_mm = parse_taus(a.value("--tau", "1,2"));
+    eo.labels = cli::parse_labels(a.value("--labels", "1-25"));
+    eo.tau_mm = cli::parse_taus(a.value("--tau", "1,2"));
     eo.threads = bo.segment.threads;
     auto pos = a.positional();
     if (model.empty() || root.empty() || out_dir.empty() || !pos.empty())

@@ -26,37 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::int64_t> parse_labels(const std::string& s) {
-    std::vector<std::int64_t> out;
-    std::stringstream ss(s);
-    std::string part;
-    while (std::getline(ss, part, ',')) {
-        if (part.empty()) continue;
-        const auto dash = part.find('-', 1);
-        if (dash == std::string::npos) {
-            out.push_back(cli::to_long(part, "--labels"));
-        } else {
-            const long a = cli::to_long(part.substr(0, dash), "--labels"), b = cli::to_long(part.substr(dash + 1), "--labels");
-            if (b < a || b - a > 65535) throw std::invalid_argument("--labels: bad range '" + part + "'");
-            for (long l = a; l <= b; ++l) out.push_back(l);
-        }
-    }
-    for (auto l : out)
-        if (l < 1) throw std::invalid_argument("--labels: labels are >= 1");
-    return out;
-}
-
-std::vector<double> parse_taus(const std::string& s) {
-    std::vector<double> out;
-    std::stringstream ss(s);
-    std::string part;
-    while (std::getline(ss, part, ','))
-        if (!part.empty()) out.push_back(cli::to_double(part, "--tau"));
-    for (double t : out)
-        if (!(t >= 0)) throw std::invalid_argument("--tau: tolerances are >= 0 mm");
-    return out;
-}
-
 std::string fmt(double x, int prec = 4) {
     if (std::isnan(x)) return "-";
     std::ostringstream o;
@@ -198,14 +167,7 @@ int run_folder(const std::string& ref_dir, const std::string& pred_dir, const st
                const std::string& shard, const common_options& co) {
     std::map<std::string, std::string> split;
     if (!split_file.empty()) split = ctspine::parse_split_file(ctspine::read_text_file(split_file));
-    long si = 0, sn = 1;
-    if (!shard.empty()) {
-        const auto slash = shard.find('/');
-        if (slash == std::string::npos) throw std::invalid_argument("--shard expects I/N");
-        si = cli::to_long(shard.substr(0, slash), "--shard");
-        sn = cli::to_long(shard.substr(slash + 1), "--shard");
-        if (sn < 1 || si < 0 || si >= sn) throw std::invalid_argument("--shard I/N needs 0 <= I < N");
-    }
+    const auto [si, sn] = cli::parse_shard(shard);
     const auto refs = list_cases(ref_dir);
     const auto preds = list_cases(pred_dir);
     ctspine::case_table table;
@@ -256,8 +218,8 @@ int run_merge(const std::vector<std::string>& dirs, const std::string& out_dir, 
 int run_evaluate(cli::args& a) {
     common_options co;
     const std::string labels = a.value("--labels"), taus = a.value("--tau", "1,2");
-    co.eo.tau_mm = parse_taus(taus);
-    if (!labels.empty()) co.eo.labels = parse_labels(labels);
+    co.eo.tau_mm = cli::parse_taus(taus);
+    if (!labels.empty()) co.eo.labels = cli::parse_labels(labels);
     co.eo.threads = static_cast<int>(cli::to_long(a.value("--threads", "0"), "--threads"));
     co.eo.resample_prediction = a.flag("--resample");
     co.format = a.value("--format", "ctspine");

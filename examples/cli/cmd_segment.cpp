@@ -43,27 +43,6 @@ bool ends_with(const std::string& s, const std::string& e) {
     return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
 }
 
-/// "8G", "512M", "64k", "1000000" (binary multiples; an optional trailing "B" or "iB") -> bytes.
-std::size_t parse_size(const std::string& v) {
-    std::string t = v;
-    if (!t.empty() && (t.back() == 'B' || t.back() == 'b')) t.pop_back();
-    if (!t.empty() && (t.back() == 'i')) t.pop_back();
-    double mul = 1;
-    if (!t.empty()) {
-        switch (t.back()) {
-            case 'k': case 'K': mul = 1024.0; break;
-            case 'm': case 'M': mul = 1024.0 * 1024; break;
-            case 'g': case 'G': mul = 1024.0 * 1024 * 1024; break;
-            case 't': case 'T': mul = 1024.0 * 1024 * 1024 * 1024; break;
-            default: break;
-        }
-        if (mul != 1) t.pop_back();
-    }
-    const double x = cli::to_double(t, "--memory-limit") * mul;
-    if (!(x > 0) || x > 1.8e19) throw std::invalid_argument("--memory-limit must be a positive size like 8G, got " + v);
-    return static_cast<std::size_t>(x);
-}
-
 /// Per-vertebra report (VerSe numbering, named from the model's dataset.json) as JSON and/or CSV.
 void write_reports(const ctspine::segmenter& seg, const ctspine::volume<std::uint16_t>& labels, const ctspine::volume<float>& ct,
                    const std::string& json, const std::string& csv) {
@@ -92,14 +71,7 @@ std::string csv_field(const std::string& v) {
 /// that shards sharing one output folder do not overwrite each other's list); exit status 1 when any case failed.
 int run_batch(const std::string& model, const ctspine::model_load_options& lo, const ctspine::segment_options& so, const std::string& in_dir,
               const std::string& out_dir, const std::string& shard, bool force, bool no_cleanup) {
-    long si = 0, sn = 1;
-    if (!shard.empty()) {
-        const auto slash = shard.find('/');
-        if (slash == std::string::npos) throw std::invalid_argument("--shard expects I/N");
-        si = cli::to_long(shard.substr(0, slash), "--shard");
-        sn = cli::to_long(shard.substr(slash + 1), "--shard");
-        if (sn < 1 || si < 0 || si >= sn) throw std::invalid_argument("--shard I/N needs 0 <= I < N");
-    }
+    const auto [si, sn] = cli::parse_shard(shard);
     if (!fs::is_directory(in_dir)) throw std::invalid_argument("--input-dir " + in_dir + " is not a folder");
     std::vector<std::string> files;
     for (const auto& e : fs::directory_iterator(in_dir)) {
@@ -176,7 +148,7 @@ int run_segment(cli::args& a) {
     if (a.flag("--no-postprocessing")) so.v1_postprocessing = false;  // v1 folders: skip <model>/postprocessing.json
     so.isa = cli::parse_option("--isa", [&] { return ctspine::parse_isa(a.value("--isa", "auto")); });
     const std::string mem = a.value("--memory-limit");
-    if (!mem.empty()) so.memory_limit_bytes = parse_size(mem);
+    if (!mem.empty()) so.memory_limit_bytes = cli::parse_size(mem, "--memory-limit");
     const bool no_cleanup = a.flag("--no-cleanup");
     const std::string preview = a.value("--preview"), probs_path = a.value("--probabilities"), meshes_dir = a.value("--meshes"),
                       render3d = a.value("--render");

@@ -29,6 +29,57 @@ long to_long(const std::string& s, const std::string& what) {
     if (s.empty() || *end != '\0') throw std::invalid_argument(what + ": not an integer: '" + s + "'");
     return v;
 }
+std::pair<long, long> parse_shard(const std::string& shard) {
+    if (shard.empty()) return {0, 1};
+    const auto slash = shard.find('/');
+    if (slash == std::string::npos) throw std::invalid_argument("--shard expects I/N");
+    const long si = to_long(shard.substr(0, slash), "--shard"), sn = to_long(shard.substr(slash + 1), "--shard");
+    if (sn < 1 || si < 0 || si >= sn) throw std::invalid_argument("--shard I/N needs 0 <= I < N");
+    return {si, sn};
+}
+std::size_t parse_size(const std::string& v, const std::string& what) {
+    std::string t = v;
+    if (!t.empty() && (t.back() == 'B' || t.back() == 'b')) t.pop_back();
+    if (!t.empty() && t.back() == 'i') t.pop_back();
+    double mul = 1;
+    if (!t.empty()) {
+        switch (t.back()) {
+            case 'k': case 'K': mul = 1024.0; break;
+            case 'm': case 'M': mul = 1024.0 * 1024; break;
+            case 'g': case 'G': mul = 1024.0 * 1024 * 1024; break;
+            case 't': case 'T': mul = 1024.0 * 1024 * 1024 * 1024; break;
+            default: break;
+        }
+        if (mul != 1) t.pop_back();
+    }
+    const double x = to_double(t, what) * mul;
+    if (!(x > 0) || x > 1.8e19) throw std::invalid_argument(what + " must be a positive size like 8G, got " + v);
+    return static_cast<std::size_t>(x);
+}
+std::vector<std::int64_t> parse_labels(const std::string& s) {
+    std::vector<std::int64_t> out;
+    std::stringstream ss(s);
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+        if (part.empty()) continue;
+        const auto dash = part.find('-', 1);
+        const long a = to_long(part.substr(0, dash), "--labels");
+        const long b = dash == std::string::npos ? a : to_long(part.substr(dash + 1), "--labels");
+        if (a < 1 || b < a || b - a > 65535) throw std::invalid_argument("--labels: bad range '" + part + "' (labels are >= 1)");
+        for (long l = a; l <= b; ++l) out.push_back(l);
+    }
+    return out;
+}
+std::vector<double> parse_taus(const std::string& s) {
+    std::vector<double> out;
+    std::stringstream ss(s);
+    std::string part;
+    while (std::getline(ss, part, ','))
+        if (!part.empty()) out.push_back(to_double(part, "--tau"));
+    for (double t : out)
+        if (!(t >= 0)) throw std::invalid_argument("--tau: tolerances are >= 0 mm");
+    return out;
+}
 }  // namespace cli
 
 /// `ctspine --version`: the library version on the first line (the form scripts parse), then what it was built with.
