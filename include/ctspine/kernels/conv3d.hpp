@@ -150,24 +150,33 @@ void conv3d_generic(const blocked_tensor& in, blocked_tensor& out, const conv_we
     });
 }
 
+namespace detail {
+/// The x86 forms, for either input layout (blocked_tensor, or dense_channel for a one-input-channel layer); false
+/// when `isa` resolves to the generic form.
+template <class In>
+bool conv3d_x86(const In& in, blocked_tensor& out, const conv_weights& cw, int threads, cpu_isa isa) {
+    switch (resolve_isa(isa)) {
+#if CTSPINE_X86
+        case cpu_isa::avx512:
+            conv_range_tasks(out, avx512::conv_ob, threads,
+                             [&](index_t ob0, index_t nob, index_t od0, index_t od1) { avx512::conv_task(in, out, cw, ob0, nob, od0, od1); });
+            return true;
+        case cpu_isa::avx2:
+            conv_range_tasks(out, avx2::conv_ob, threads,
+                             [&](index_t ob0, index_t nob, index_t od0, index_t od1) { avx2::conv_task(in, out, cw, ob0, nob, od0, od1); });
+            return true;
+#endif
+        default: return false;
+    }
+}
+}  // namespace detail
+
 /// Blocked direct convolution on the kernels of `isa` (automatic: the best this CPU has, see core/cpu.hpp).
 /// `out` must already have the output shape (its halo stays zero). Results are identical for any thread count and
 /// any ISA with fused multiply-add.
 inline void conv3d(const blocked_tensor& in, blocked_tensor& out, const conv_weights& cw, int threads, cpu_isa isa = cpu_isa::automatic) {
     detail::check_conv(in, out, cw);
-    switch (resolve_isa(isa)) {
-#if CTSPINE_X86
-        case cpu_isa::avx512:
-            return detail::conv_range_tasks(out, detail::avx512::conv_ob, threads, [&](index_t ob0, index_t nob, index_t od0, index_t od1) {
-                detail::avx512::conv_task(in, out, cw, ob0, nob, od0, od1);
-            });
-        case cpu_isa::avx2:
-            return detail::conv_range_tasks(out, detail::avx2::conv_ob, threads, [&](index_t ob0, index_t nob, index_t od0, index_t od1) {
-                detail::avx2::conv_task(in, out, cw, ob0, nob, od0, od1);
-            });
-#endif
-        default: return conv3d_generic(in, out, cw, threads);
-    }
+    if (!detail::conv3d_x86(in, out, cw, threads, isa)) conv3d_generic(in, out, cw, threads);
 }
 
 /// The same convolution of a one-input-channel layer reading a dense_channel (the first layer of a CT network): the
@@ -175,25 +184,12 @@ inline void conv3d(const blocked_tensor& in, blocked_tensor& out, const conv_wei
 /// blocked input's; the generic form gets a blocked copy.
 inline void conv3d(const dense_channel& in, blocked_tensor& out, const conv_weights& cw, int threads, cpu_isa isa = cpu_isa::automatic) {
     if (cw.ci != 1 || out.channels() != cw.co) throw error(errc::shape_mismatch, "conv3d: a dense_channel input needs a one-input-channel layer");
-    switch (resolve_isa(isa)) {
-#if CTSPINE_X86
-        case cpu_isa::avx512:
-            return detail::conv_range_tasks(out, detail::avx512::conv_ob, threads, [&](index_t ob0, index_t nob, index_t od0, index_t od1) {
-                detail::avx512::conv_task(in, out, cw, ob0, nob, od0, od1);
-            });
-        case cpu_isa::avx2:
-            return detail::conv_range_tasks(out, detail::avx2::conv_ob, threads, [&](index_t ob0, index_t nob, index_t od0, index_t od1) {
-                detail::avx2::conv_task(in, out, cw, ob0, nob, od0, od1);
-            });
-#endif
-        default: {
-            blocked_tensor b(1, in.D(), in.H(), in.W());
-            for (index_t d = 0; d < in.D(); ++d)
-                for (index_t h = 0; h < in.H(); ++h)
-                    for (index_t w = 0; w < in.W(); ++w) *b.at(0, d + 1, h + 1, w + 1) = *in.at(0, d + 1, h + 1, w + 1);
-            return conv3d_generic(b, out, cw, threads);
-        }
-    }
+    if (detail::conv3d_x86(in, out, cw, threads, isa)) return;
+    blocked_tensor b(1, in.D(), in.H(), in.W());
+    for (index_t d = 0; d < in.D(); ++d)
+        for (index_t h = 0; h < in.H(); ++h)
+            for (index_t w = 0; w < in.W(); ++w) *b.at(0, d + 1, h + 1, w + 1) = *in.at(0, d + 1, h + 1, w + 1);
+    conv3d_generic(b, out, cw, threads);
 }
 
 }  // namespace nn
