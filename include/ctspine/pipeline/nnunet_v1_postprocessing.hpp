@@ -11,6 +11,7 @@
 // of a dict with int or tuple keys (parsed here by a small literal reader; v1 uses ast.literal_eval).
 #pragma once
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -59,7 +60,8 @@ inline std::optional<std::map<std::vector<int>, double>> parse_min_sizes(const s
     };
     auto integer = [&]() -> int {
         const double v = number();
-        if (v != static_cast<double>(static_cast<int>(v))) fail("has a non-integer class");
+        // range first: converting a double outside int (or NaN) is undefined behaviour
+        if (!(v >= -2147483648.0 && v <= 2147483647.0) || v != std::trunc(v)) fail("has a non-integer class");
         return static_cast<int>(v);
     };
     ws();
