@@ -56,13 +56,49 @@ extra_seeds() {  # files under $CTSPINE_FUZZ_SEEDS, at most max_len bytes
   return 0
 }
 
+# NIfTI-1 .nii.gz files as ctspine writes them (io/gzip.hpp write_gzip_members): the header alone in one gzip member,
+# then the voxels in members of a few hundred bytes, each member carrying the 'ct' length subfield. No committed
+# fixture is written that way, and the indexed-member paths need them as seeds. nifti1.h offsets; RFC 1952 members.
+make_indexed_gz() {
+  command -v python3 > /dev/null || return 0
+  python3 - "$1" <<'PY'
+import struct, sys, zlib
+def member(data):
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = c.compress(data) + c.flush()
+    total = 20 + len(body) + 8
+    head = b"\x1f\x8b\x08\x04" + b"\0\0\0\0" + b"\x00\xff" + struct.pack("<H", 8) + b"ct" + struct.pack("<HI", 4, total)
+    return head + body + struct.pack("<II", zlib.crc32(data) & 0xffffffff, len(data))
+def nifti(dims, datatype, bitpix, frames=1):
+    h = bytearray(352)
+    struct.pack_into("<i", h, 0, 348)
+    struct.pack_into("<8h", h, 40, 4 if frames > 1 else 3, dims[0], dims[1], dims[2], frames, 1, 1, 1)
+    struct.pack_into("<hh", h, 70, datatype, bitpix)
+    struct.pack_into("<8f", h, 76, 1, 1.5, 1.5, 2, 1, 1, 1, 1)
+    struct.pack_into("<f", h, 108, 352.0)
+    struct.pack_into("<hh", h, 252, 1, 1)
+    struct.pack_into("<4f", h, 280, 1.5, 0, 0, -10)
+    struct.pack_into("<4f", h, 296, 0, 1.5, 0, -20)
+    struct.pack_into("<4f", h, 312, 0, 0, 2, 5)
+    h[344:348] = b"n+1\0"
+    return bytes(h)
+cases = [((8, 8, 4), 4, 16, 1, 200), ((6, 5, 4), 16, 32, 1, 96), ((4, 4, 3), 2, 8, 2, 40), ((10, 10, 10), 512, 16, 1, 700)]
+for k, (dims, dt, bp, frames, chunk) in enumerate(cases):
+    nbytes = dims[0] * dims[1] * dims[2] * frames * bp // 8
+    data = bytes((i * 7 + (i >> 5)) & 0xff for i in range(nbytes))
+    out = member(nifti(dims, dt, bp, frames)) + b"".join(member(data[i:i + chunk]) for i in range(0, nbytes, chunk))
+    open("%s/indexed_%d.nii.gz" % (sys.argv[1], k), "wb").write(out)
+PY
+}
+
 seed_gzip() {  # first three bytes: size claim and sub-range (fuzz_gzip_input.hpp); then a gzip file
   local out=$1 n=0
+  mkdir -p build-fuzz/indexed && make_indexed_gz build-fuzz/indexed
   while IFS= read -r f; do
     for mode in '\x00\x00\x00' '\x7c\x01\x60' '\x03\x01\x60'; do
       { printf "$mode"; cat "$f"; } > "$out/seed_$n"; n=$((n + 1))
     done
-  done < <({ find tests/data -name '*.gz' -size -64k; extra_seeds; } | while IFS= read -r g; do
+  done < <({ find build-fuzz/indexed -name '*.gz'; find tests/data -name '*.gz' -size -64k; extra_seeds; } | while IFS= read -r g; do
              [ "$(head -c 2 "$g" | od -An -tx1 | tr -d ' ')" = 1f8b ] && echo "$g"; done | sort | head -n 60)
   echo "$n seeds"
 }
@@ -135,11 +171,12 @@ for t in "${targets[@]}"; do
     fuzz_nifti) seed_nifti "$work" ;; fuzz_pickle) seed_pickle "$work" ;; fuzz_gzip) seed_gzip "$work" ;;
     fuzz_v1_pickle) seed_v1_pickle "$work" ;; fuzz_zip) seed_zip "$work" ;; fuzz_json) seed_json "$work" ;;
   esac
-  if [ "$t" = fuzz_nifti ] && [ -n "${CTSPINE_FUZZ_SEEDS:-}" ]; then  # extra NIfTI files, single-file modes
+  if [ "$t" = fuzz_nifti ]; then  # indexed .nii.gz (and extra NIfTI files), single-file modes
     n=0
+    mkdir -p build-fuzz/indexed && make_indexed_gz build-fuzz/indexed
     while IFS= read -r f; do
       for mode in 00 02 20; do { printf "\x$mode"; cat "$f"; } > "$work/extra_${n}_$mode"; done; n=$((n + 1))
-    done < <(extra_seeds)
+    done < <(find build-fuzz/indexed -name '*.gz'; extra_seeds)
   fi
   par=()  # -jobs makes libFuzzer write fuzz-N.log files; only when asked for parallel processes
   [ "${CTSPINE_FUZZ_JOBS:-1}" -gt 1 ] && par=(-jobs="$CTSPINE_FUZZ_JOBS" -workers="$CTSPINE_FUZZ_JOBS")
