@@ -52,7 +52,7 @@ if [ "${CTSPINE_SKIP_SANITIZERS:-0}" != 1 ]; then
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/ctspine_test_concurrency
 fi
 if [ "${CTSPINE_SKIP_FUZZ:-0}" != 1 ]; then
-  # Every libFuzzer target (clang, ASan + UBSan) for a short bounded time over its committed corpus and the fixtures;
-  # long runs are a developer's job: tests/fuzz/run_fuzz.sh SECONDS.
-  bash tests/fuzz/run_fuzz.sh 30
+  # Every libFuzzer target (clang, ASan + UBSan) for a short bounded time over its committed corpus and the fixtures:
+  # six targets x 15 s, about 3 min with their builds; long runs are a developer's job: tests/fuzz/run_fuzz.sh SECONDS.
+  bash tests/fuzz/run_fuzz.sh 15
 fi

@@ -199,8 +199,12 @@ inline std::string to_csv(const case_table& t) {
     for (const auto& r : t.rows) {
         o += detail::csv_field(r.case_name) + "," + detail::csv_field(r.source) + "," + detail::csv_field(r.split) + "," +
              std::to_string(r.label) + "," + detail::csv_field(r.name) + "," + r.status;
-        for (size_t i = 0; i < r.values.size(); ++i)
-            o += "," + (i < counts && !std::isnan(r.values[i]) ? std::to_string(static_cast<long long>(r.values[i])) : python_float_repr(r.values[i]));
+        for (size_t i = 0; i < r.values.size(); ++i) {
+            // counts as integers; a value a count cannot hold (only in a hand-edited table) keeps its float form
+            const double v = r.values[i];
+            const bool integral = i < counts && std::abs(v) < 9.0e18 && v == std::trunc(v);
+            o += "," + (integral ? std::to_string(static_cast<long long>(v)) : python_float_repr(v));
+        }
         o += "," + detail::csv_field(r.ref_file) + "," + detail::csv_field(r.pred_file) + "\n";
     }
     return o;
@@ -230,7 +234,13 @@ inline case_table parse_cases_csv(const std::string& text) {
         r.case_name = f[0];
         r.source = f[1];
         r.split = f[2];
-        r.label = std::stoll(f[3]);
+        {
+            char* end = nullptr;
+            errno = 0;
+            r.label = std::strtoll(f[3].c_str(), &end, 10);
+            if (f[3].empty() || *end != '\0' || errno == ERANGE)
+                throw error(errc::invalid_argument, "cases.csv: label is not an integer: '" + f[3] + "'", {}, "label", f[3]);
+        }
         r.name = f[4];
         r.status = f[5];
         for (size_t i = 6; i + 2 < f.size(); ++i) r.values.push_back(detail::parse_number(f[i]));

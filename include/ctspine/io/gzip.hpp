@@ -458,8 +458,10 @@ inline bool gunzip_members_libdeflate(const unsigned char* in, const std::vector
         for (std::ptrdiff_t t = b; t < e && ok; ++t) {
             const gzip_member_span& s = m[todo[static_cast<std::size_t>(t)]];
             const bool inside = s.out_off >= skip && s.out_off + s.out_len <= skip + dst_size;
-            unsigned char* o = dst + (s.out_off - skip);
-            if (!inside) {
+            unsigned char* o = nullptr;
+            if (inside) {
+                o = dst + (s.out_off - skip);
+            } else {  // (dst + out_off - skip would point before dst for a member that starts before the range: found by fuzz_gzip)
                 tmp.resize(s.out_len);
                 o = tmp.data();
             }

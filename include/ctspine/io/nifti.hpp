@@ -134,6 +134,18 @@ struct nifti_read_options {
     bool apply_scaling = true;  ///< apply scl_slope/scl_inter (see read_nifti for integral T)
     int threads = 0;            ///< conversion threads (0 = hardware)
     bool use_libdeflate = true; ///< use the libdeflate back end for .gz when compiled in
+    // Reading limits (docs/robustness.md). Each is checked against the header before anything is allocated and a
+    // hit is errc::size_limit with field() naming the limit. Whatever they say, the data a header claims must also
+    // fit the file: a plain file's size, or max_gzip_ratio × a gzip file's size + 64 KiB (errc::truncated /
+    // errc::size_limit, field "dim").
+    /// Bytes one read may allocate: the volume returned (voxels × sizeof(T)) and the decompressed bytes the read must
+    /// produce (vox_offset + the frames up to the requested one); each must stay within this.
+    std::uint64_t max_read_bytes = std::numeric_limits<std::uint64_t>::max();
+    index_t max_voxels = ctspine::max_voxels;  ///< voxels of the 3-D frame read (the header itself is refused above ctspine::max_voxels)
+    index_t max_extent = ctspine::max_voxels;  ///< each of dim[1], dim[2], dim[3]
+    /// The most a gzip file is believed to expand: deflate's own bound is 1032:1 (RFC 1951: a 258-byte match costs at
+    /// least 2 bits); CT volumes compress 2–20:1, so a host may lower it (values below 1 are treated as 1).
+    double max_gzip_ratio = 1032.0;
 };
 
 struct nifti_write_options {
@@ -534,22 +546,49 @@ void dispatch_stored(int datatype, F&& f) {
 }
 
 /// Never allocate or read more than the data file can back: `need` decompressed bytes must fit a plain file of
-/// `file_size` bytes, or the most a gzip file of that size can expand to.
-inline void check_data_fits(const nifti_header& h, std::uint64_t need, std::uint64_t file_size, bool gzip, const std::string& data_path) {
+/// `file_size` bytes, or the most a gzip file of that size can expand to (`ratio` × its size + 64 KiB).
+inline void check_data_fits(const nifti_header& h, std::uint64_t need, std::uint64_t file_size, bool gzip, const std::string& data_path,
+                            double ratio = 1032.0) {
     if (!gzip) {
         if (need > file_size)
             throw error(errc::truncated, cat("nifti: data needs ", need, " bytes, file has ", file_size), data_path, "dim",
                         cat(h.dim[1], "x", h.dim[2], "x", h.dim[3]));
     } else {
         // deflate expands at most ~1032:1 (RFC 1951: a 258-byte match costs at least 2 bits); a larger claim is a lie.
-        const double max_out = double(file_size) * 1032.0 + 65536.0;
+        const double max_out = double(file_size) * std::max(1.0, std::min(ratio, 1032.0)) + 65536.0;
         if (double(need) > max_out)
-            throw error(errc::size_limit, cat("nifti: header claims ", need, " bytes, more than a ", file_size, "-byte gzip file can hold"),
+            throw error(errc::size_limit, cat("nifti: header claims ", need, " bytes, more than a ", file_size, "-byte gzip file can hold at ",
+                                              std::max(1.0, std::min(ratio, 1032.0)), ":1"),
                         data_path, "dim", cat(h.dim[1], "x", h.dim[2], "x", h.dim[3]));
     }
 }
 
 inline bool starts_with_gzip_magic(const unsigned char* p, std::size_t n) noexcept { return n >= 2 && p[0] == 0x1f && p[1] == 0x8b; }
+
+/// nifti_read_options' limits for reading one frame of `h` into elements of `out_elem` bytes (0: into the caller's
+/// buffer), before anything is allocated.
+inline void check_read_limits(const nifti_header& h, const nifti_read_options& opt, std::size_t out_elem) {
+    const std::string& path = h.header_file;
+    for (int a = 1; a <= 3; ++a)
+        if (h.dim[static_cast<size_t>(a)] > opt.max_extent)
+            throw error(errc::size_limit, cat("nifti: dim[", a, "] = ", h.dim[static_cast<size_t>(a)], " exceeds max_extent ", opt.max_extent),
+                        path, "max_extent", cat(h.dim[static_cast<size_t>(a)]));
+    const index_t n = h.geom().voxel_count();  // <= ctspine::max_voxels (checked with the header)
+    if (n > opt.max_voxels)
+        throw error(errc::size_limit, cat("nifti: ", n, " voxels exceed max_voxels ", opt.max_voxels), path, "max_voxels", cat(n));
+    const std::uint64_t un = static_cast<std::uint64_t>(n), elem = static_cast<std::uint64_t>(nifti_datatype_size(h.datatype));
+    const std::uint64_t frames = static_cast<std::uint64_t>(std::max<std::int64_t>(opt.frame, 0)) + 1;
+    // n <= 2^40 and elem <= 32: no overflow; frames is a 64-bit header value, so divide instead of multiplying.
+    const std::uint64_t frame_bytes = un * elem, out_bytes = un * out_elem;
+    const bool need_over = frames > (opt.max_read_bytes - std::min<std::uint64_t>(opt.max_read_bytes, static_cast<std::uint64_t>(h.vox_offset))) /
+                                        std::max<std::uint64_t>(frame_bytes, 1);
+    if (out_bytes > opt.max_read_bytes || static_cast<std::uint64_t>(h.vox_offset) > opt.max_read_bytes || need_over)
+        throw error(errc::size_limit,
+                    cat("nifti: reading frame ", frames - 1, " of ", h.dim[1], "x", h.dim[2], "x", h.dim[3], " would need ",
+                        std::max<double>(double(out_bytes), double(h.vox_offset) + double(frames) * double(frame_bytes)),
+                        " bytes, above max_read_bytes ", opt.max_read_bytes),
+                    path, "max_read_bytes");
+}
 
 }  // namespace detail
 
@@ -616,8 +655,9 @@ void read_nifti_data(const nifti_header& h, const input_ref& data_in, volume_vie
     const std::uint64_t skip = static_cast<std::uint64_t>(h.vox_offset) + frame_bytes * static_cast<std::uint64_t>(opt.frame);
     const bool swap = h.big_endian != detail::host_is_big_endian();
 
+    detail::check_read_limits(h, opt, 0);
     detail::byte_source src(data_in);
-    detail::check_data_fits(h, skip + frame_bytes, src.file_size(), src.is_gzip(), data_path);
+    detail::check_data_fits(h, skip + frame_bytes, src.file_size(), src.is_gzip(), data_path, opt.max_gzip_ratio);
     const bool direct = nifti_datatype_of<T>() == h.datatype && !swap && !scale;
 
 #ifdef CTSPINE_HAVE_LIBDEFLATE
@@ -734,6 +774,7 @@ void read_nifti_into(const nifti_memory& m, volume_view<T> out, const nifti_read
 namespace detail {
 template <class T>
 volume<T> read_nifti_volume(const nifti_header& h, const input_ref& data_in, const nifti_read_options& opt) {
+    check_read_limits(h, opt, sizeof(T));
 #ifdef CTSPINE_HAVE_LIBDEFLATE
     // .nii.gz of one frame stored as T in native byte order, no scaling: libdeflate needs one contiguous output of
     // the exact size, header included, so the volume's buffer is allocated with room for the header in front of
@@ -751,7 +792,7 @@ volume<T> read_nifti_volume(const nifti_header& h, const input_ref& data_in, con
             const index_t n = h.geom().voxel_count();
             const std::uint64_t frame_bytes = static_cast<std::uint64_t>(detail::checked_mul(n, static_cast<index_t>(elem)));
             const std::uint64_t total = static_cast<std::uint64_t>(h.vox_offset) + frame_bytes;
-            detail::check_data_fits(h, total, comp.size(), true, h.data_file);
+            detail::check_data_fits(h, total, comp.size(), true, h.data_file, opt.max_gzip_ratio);
             auto buf = detail::allocate_uninit<T>(n, static_cast<std::size_t>(h.vox_offset));
             const std::size_t D = static_cast<std::size_t>(n) * (sizeof(T) - static_cast<std::size_t>(elem));  // stored values at the end
             unsigned char* start = reinterpret_cast<unsigned char*>(buf.get()) + D - h.vox_offset;
@@ -782,7 +823,7 @@ volume<T> read_nifti_volume(const nifti_header& h, const input_ref& data_in, con
         byte_source src(data_in);
         const std::uint64_t frame_bytes = static_cast<std::uint64_t>(checked_mul(h.geom().voxel_count(), nifti_datatype_size(h.datatype)));
         check_data_fits(h, static_cast<std::uint64_t>(h.vox_offset) + frame_bytes * static_cast<std::uint64_t>(std::max<std::int64_t>(opt.frame, 0) + 1),
-                        src.file_size(), src.is_gzip(), h.data_file);
+                        src.file_size(), src.is_gzip(), h.data_file, opt.max_gzip_ratio);
     }
     volume<T> v(h.geom());
     read_nifti_data<T>(h, data_in, v.view(), opt);

@@ -32,6 +32,7 @@ struct model_load_options {
     /// means model_best.model; any other name is used as given ("model_best" or "model_best.model").
     std::string checkpoint_name = "checkpoint_final.pth";
     checkpoint_limits limits{};
+    json_limits json{};  ///< plans.json / dataset.json
 };
 
 class nnunet_model {
@@ -56,8 +57,8 @@ public:
             }
             throw error(errc::model_format, "model: no plans.json (nnU-Net v2) or plans.pkl (nnU-Net v1)", folder, "plans.json");
         }
-        m.plans_ = read_nnunet_plans((dir / "plans.json").string());
-        m.dataset_ = read_nnunet_dataset((dir / "dataset.json").string());
+        m.plans_ = read_nnunet_plans((dir / "plans.json").string(), opt.json);
+        m.dataset_ = read_nnunet_dataset((dir / "dataset.json").string(), opt.json);
 
         std::vector<int> folds = opt.folds;
         if (folds.empty()) {

@@ -96,16 +96,62 @@ struct nnunet_dataset {
     }
 };
 
+/// Limits of one JSON read (plans.json, dataset.json); a hit is errc::size_limit (field() names the limit), raised
+/// before the document is parsed. Real plans are tens of KB and nest 7 levels deep.
+struct json_limits {
+    std::size_t max_bytes = std::size_t(64) << 20;
+    /// Nesting of arrays and objects. The parser is iterative, but copying and comparing a document recurse once per
+    /// level, so a deep document ("[[[[…" from a few KB) would exhaust the stack.
+    std::size_t max_depth = 64;
+};
+
 namespace detail {
 
-inline nlohmann::ordered_json read_json_file(const std::string& path, const char* area) {
-    std::ifstream f(path);
-    if (!f) throw error(errc::io, std::string(area) + ": cannot open file", path);
-    try {
-        return nlohmann::ordered_json::parse(f);
-    } catch (const nlohmann::ordered_json::exception& e) {
-        throw error(errc::model_format, std::string(area) + ": invalid JSON: " + e.what(), path);
+/// Refuse a document that is too large or nests too deeply, counting brackets outside strings (RFC 8259 §2, §7:
+/// a string is "…" with backslash escapes). Runs before the parser, so nothing is allocated for a refused input.
+inline void check_json_limits(const std::string& text, const json_limits& lim, const char* area, const std::string& file) {
+    if (text.size() > lim.max_bytes)
+        throw error(errc::size_limit, cat(area, ": ", text.size(), " bytes, limit ", lim.max_bytes), file, "max_bytes", cat(text.size()));
+    std::size_t depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > lim.max_depth)
+                throw error(errc::size_limit, cat(area, ": nested deeper than ", lim.max_depth, " levels"), file, "max_depth");
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
     }
+}
+
+inline nlohmann::ordered_json parse_json_text(const std::string& text, const json_limits& lim, const char* area, const std::string& file) {
+    check_json_limits(text, lim, area, file);
+    try {
+        return nlohmann::ordered_json::parse(text.begin(), text.end());
+    } catch (const nlohmann::ordered_json::exception& e) {
+        throw error(errc::model_format, std::string(area) + ": invalid JSON: " + e.what(), file);
+    }
+}
+
+/// The whole of a small text file, refusing one larger than `max_bytes` before reading it.
+inline std::string read_json_text(const std::string& path, std::size_t max_bytes, const char* area) {
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
+    if (!f) throw error(errc::io, std::string(area) + ": cannot open file", path);
+    const auto end = f.tellg();
+    if (end < 0) throw error(errc::io, std::string(area) + ": cannot determine file size", path);
+    const auto size = static_cast<std::uint64_t>(end);
+    if (size > max_bytes)
+        throw error(errc::size_limit, cat(area, ": ", size, " bytes, limit ", max_bytes), path, "max_bytes", cat(size));
+    std::string text(static_cast<std::size_t>(size), '\0');
+    f.seekg(0);
+    if (size && !f.read(&text[0], static_cast<std::streamsize>(size))) throw error(errc::io, std::string(area) + ": read failed", path);
+    return text;
 }
 
 /// Typed access with errors naming the file and field.
@@ -121,6 +167,7 @@ struct json_reader {
     }
     int integer(const nlohmann::ordered_json& j, const std::string& field) const {
         if (!j.is_number_integer()) fail(field, "is not an integer");
+        if (j.is_number_unsigned() && j.get<unsigned long long>() > 1000000000ULL) fail(field, "is out of range");
         auto v = j.get<long long>();
         if (v < -1000000000LL || v > 1000000000LL) fail(field, "is out of range");
         return static_cast<int>(v);
@@ -264,9 +311,10 @@ inline nnunet_configuration parse_configuration(const std::string& name, const n
 
 }  // namespace detail
 
-/// Read plans.json (both layouts, inheritance resolved). Configurations that are 2-D are kept (dimensions = 2).
-inline nnunet_plans read_nnunet_plans(const std::string& path) {
-    const nlohmann::ordered_json j = detail::read_json_file(path, "plans");
+/// Parse the text of a plans.json (both layouts, inheritance resolved; configurations that are 2-D are kept with
+/// dimensions = 2). `path` only names the source in messages. read_nnunet_plans runs this on the file's text.
+inline nnunet_plans parse_nnunet_plans(const std::string& text, const std::string& path = "plans.json", const json_limits& lim = {}) {
+    const nlohmann::ordered_json j = detail::parse_json_text(text, lim, "plans", path);
     detail::json_reader rd{path, "plans"};
     if (!j.is_object()) rd.fail("(root)", "is not an object");
     nnunet_plans p;
@@ -303,6 +351,9 @@ inline nnunet_plans read_nnunet_plans(const std::string& path) {
             std::string cur = it.key();
             while (true) {
                 if (!seen.insert(cur).second) rd.fail("configurations." + it.key() + ".inherits_from", "forms a cycle");
+                // nnU-Net's own plans inherit at most twice; a long chain is refused (each step searches the
+                // configurations, so thousands of chained configurations would take cubic time).
+                if (seen.size() > 16) rd.fail("configurations." + it.key() + ".inherits_from", "chain is longer than 16");
                 if (!cfgs.contains(cur) || !cfgs[cur].is_object())
                     rd.fail("configurations." + it.key() + ".inherits_from", "names missing configuration '" + cur + "'");
                 chain.push_back(&cfgs[cur]);
@@ -322,9 +373,14 @@ inline nnunet_plans read_nnunet_plans(const std::string& path) {
     return p;
 }
 
-/// Read dataset.json (nnU-Net v2).
-inline nnunet_dataset read_nnunet_dataset(const std::string& path) {
-    const nlohmann::ordered_json j = detail::read_json_file(path, "dataset");
+/// Read plans.json (see parse_nnunet_plans).
+inline nnunet_plans read_nnunet_plans(const std::string& path, const json_limits& lim = {}) {
+    return parse_nnunet_plans(detail::read_json_text(path, lim.max_bytes, "plans"), path, lim);
+}
+
+/// Parse the text of a dataset.json (nnU-Net v2). `path` only names the source in messages.
+inline nnunet_dataset parse_nnunet_dataset(const std::string& text, const std::string& path = "dataset.json", const json_limits& lim = {}) {
+    const nlohmann::ordered_json j = detail::parse_json_text(text, lim, "dataset", path);
     detail::json_reader rd{path, "dataset"};
     nnunet_dataset d;
     // v2 key "channel_names"; v1-converted datasets use "modality".
@@ -344,6 +400,7 @@ inline nnunet_dataset read_nnunet_dataset(const std::string& path) {
         if (it->is_array()) {
             d.has_regions = true;
             vals = rd.ints(*it, "labels." + it.key());
+            if (vals.empty()) rd.fail("labels." + it.key(), "is an empty list");
         } else vals.push_back(rd.integer(*it, "labels." + it.key()));
         if (it.key() == "ignore") d.ignore_label = vals.front();
         d.labels.emplace_back(it.key(), vals);
@@ -360,6 +417,11 @@ inline nnunet_dataset read_nnunet_dataset(const std::string& path) {
     if (j.contains("file_ending") && j["file_ending"].is_string()) d.file_ending = j["file_ending"];
     if (j.contains("numTraining") && j["numTraining"].is_number_integer()) d.num_training = j["numTraining"].get<int>();
     return d;
+}
+
+/// Read dataset.json (see parse_nnunet_dataset).
+inline nnunet_dataset read_nnunet_dataset(const std::string& path, const json_limits& lim = {}) {
+    return parse_nnunet_dataset(detail::read_json_text(path, lim.max_bytes, "dataset"), path, lim);
 }
 
 }  // namespace ctspine

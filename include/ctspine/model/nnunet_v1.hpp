@@ -246,7 +246,7 @@ inline std::vector<std::uint8_t> read_small_file(const std::string& path, std::s
     std::ifstream f(path, std::ios::binary | std::ios::ate);
     if (!f) throw error(errc::io, "cannot open file", path);
     const auto size = static_cast<std::uint64_t>(f.tellg());
-    if (size > max_bytes) throw error(errc::size_limit, detail::cat("file is larger than ", max_bytes, " bytes"), path);
+    if (size > max_bytes) throw error(errc::size_limit, detail::cat("file is larger than ", max_bytes, " bytes"), path, "max_file_bytes");
     std::vector<std::uint8_t> buf(static_cast<std::size_t>(size));
     f.seekg(0);
     if (size && !f.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(size)))
@@ -256,37 +256,61 @@ inline std::vector<std::uint8_t> read_small_file(const std::string& path, std::s
 
 }  // namespace detail
 
-/// Limits for v1 pickles: pickle VM limits plus a file-size cap (real plans are a few hundred KB).
+/// Limits for v1 pickles: pickle VM limits plus a size cap (real plans are a few hundred KB); a hit is
+/// errc::size_limit, before the allocation.
 struct v1_pickle_limits {
     pickle_limits pickle{};
     std::size_t max_file_bytes = 256u << 20;
 };
 
-/// Read a v1 plans.pkl (the plans dict itself).
-inline nnunet_v1_plans read_nnunet_v1_plans(const std::string& path, const v1_pickle_limits& lim = {}) {
-    const auto buf = detail::read_small_file(path, lim.max_file_bytes);
-    const pickle_tree t = parse_pickle(buf.data(), buf.size(), lim.pickle, path);
-    return detail::parse_v1_plans(t, t.root, path);
+namespace detail {
+inline void check_v1_size(std::size_t n, const v1_pickle_limits& lim, const std::string& name) {
+    if (n > lim.max_file_bytes)
+        throw error(errc::size_limit, detail::cat("v1 pickle is ", n, " bytes, limit ", lim.max_file_bytes), name, "max_file_bytes",
+                    detail::cat(n));
+}
+}  // namespace detail
+
+/// The plans dict of a v1 plans.pkl held in memory, [data, data + size) (the code read_nnunet_v1_plans runs; what
+/// the fuzz target exercises). `name` only names it in messages.
+inline nnunet_v1_plans parse_nnunet_v1_plans(const void* data, std::size_t size, const v1_pickle_limits& lim = {},
+                                             const std::string& name = "plans.pkl") {
+    detail::check_v1_size(size, lim, name);
+    const pickle_tree t = parse_pickle(static_cast<const std::uint8_t*>(data), size, lim.pickle, name);
+    return detail::parse_v1_plans(t, t.root, name);
 }
 
-/// Read a v1 <checkpoint>.model.pkl: OrderedDict(init, name, class, plans) (nnunet-v1-spec.md §1.3).
-inline nnunet_v1_info read_nnunet_v1_info(const std::string& path, const v1_pickle_limits& lim = {}) {
-    const auto buf = detail::read_small_file(path, lim.max_file_bytes);
-    const pickle_tree t = parse_pickle(buf.data(), buf.size(), lim.pickle, path);
-    const detail::v1_reader rd{t, path};
+/// A v1 <checkpoint>.model.pkl held in memory: OrderedDict(init, name, class, plans) (nnunet-v1-spec.md §1.3).
+inline nnunet_v1_info parse_nnunet_v1_info(const void* data, std::size_t size, const v1_pickle_limits& lim = {},
+                                           const std::string& name = "model.pkl") {
+    detail::check_v1_size(size, lim, name);
+    const pickle_tree t = parse_pickle(static_cast<const std::uint8_t*>(data), size, lim.pickle, name);
+    const detail::v1_reader rd{t, name};
     rd.need_dict(t.root, "model.pkl");
     nnunet_v1_info info;
-    const auto name = rd.need(t.root, "name", "name");
-    if (rd.at(name).kind != pickle_kind::string) rd.fail("name", "is not a string");
-    info.trainer_name = rd.at(name).s;
+    const auto nm = rd.need(t.root, "name", "name");
+    if (rd.at(nm).kind != pickle_kind::string) rd.fail("name", "is not a string");
+    info.trainer_name = rd.at(nm).s;
     const auto& init = rd.seq(rd.need(t.root, "init", "init"), "init");
     if (init.size() > 1) {
         const auto& f = rd.at(init[1]);
         info.fold = f.kind == pickle_kind::string ? f.s : f.kind == pickle_kind::integer ? std::to_string(f.i) : std::string();
     }
     if (init.size() > 5 && !rd.is_none(init[5])) info.stage = static_cast<int>(rd.integer(init[5], "init[5] (stage)", 0, 16));
-    info.plans = detail::parse_v1_plans(t, rd.need(t.root, "plans", "plans"), path);
+    info.plans = detail::parse_v1_plans(t, rd.need(t.root, "plans", "plans"), name);
     return info;
+}
+
+/// Read a v1 plans.pkl (the plans dict itself).
+inline nnunet_v1_plans read_nnunet_v1_plans(const std::string& path, const v1_pickle_limits& lim = {}) {
+    const auto buf = detail::read_small_file(path, lim.max_file_bytes);
+    return parse_nnunet_v1_plans(buf.data(), buf.size(), lim, path);
+}
+
+/// Read a v1 <checkpoint>.model.pkl: OrderedDict(init, name, class, plans) (nnunet-v1-spec.md §1.3).
+inline nnunet_v1_info read_nnunet_v1_info(const std::string& path, const v1_pickle_limits& lim = {}) {
+    const auto buf = detail::read_small_file(path, lim.max_file_bytes);
+    return parse_nnunet_v1_info(buf.data(), buf.size(), lim, path);
 }
 
 /// The stage v1 predicts with (nnUNetTrainer.process_plans): the stage init arg, or the only stage if it is None.

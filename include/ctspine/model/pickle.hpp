@@ -50,11 +50,17 @@ struct pickle_tensor_ref {
     std::vector<std::int64_t> shape, stride;
 };
 
+/// Limits of one pickle run; a limit hit is errc::size_limit, raised before the allocation it guards. The input's
+/// own size is capped by its reader (checkpoint_limits::max_pickle_bytes, v1_pickle_limits::max_file_bytes).
 struct pickle_limits {
     std::size_t max_nodes = 50'000'000;     ///< values created in total
     std::size_t max_stack = 1'000'000;      ///< stack + mark-stack depth (a "deep pickle" guard)
     std::size_t max_memo = 10'000'000;
     std::uint64_t max_array_elements = 1'000'000;  ///< numpy arrays inside the pickle (v1 plans hold 3-element ones)
+    /// Bytes the value tree may hold: nodes (sizeof(pickle_value) each), string payloads, child lists, memo entries,
+    /// tensor shapes. Memo references make copies cheap to ask for (a 3-byte opcode sequence can copy a string of
+    /// any length), so this bounds the tree whatever the input's size. A checkpoint's data.pkl needs a few MB.
+    std::uint64_t max_alloc_bytes = std::uint64_t(1) << 30;
     bool allow_unknown_globals = false;     ///< true: unknown globals become opaque objects instead of an error
 };
 
@@ -220,13 +226,22 @@ private:
         return s;
     }
     pickle_value& node(std::uint32_t n) { return t_.nodes[n]; }
+    /// Account `bytes` about to be allocated against max_alloc_bytes (before the allocation).
+    void charge(std::uint64_t bytes) {
+        if (bytes > lim_.max_alloc_bytes - used_)
+            fail(cat("the values would take more than ", lim_.max_alloc_bytes, " bytes (pickle_limits::max_alloc_bytes)"),
+                 errc::size_limit);
+        used_ += bytes;
+    }
     std::uint32_t make(pickle_kind k) {
         if (t_.nodes.size() >= lim_.max_nodes) fail(cat("more than ", lim_.max_nodes, " values"), errc::size_limit);
+        charge(sizeof(pickle_value));
         t_.nodes.emplace_back();
         t_.nodes.back().kind = k;
         return static_cast<std::uint32_t>(t_.nodes.size() - 1);
     }
     std::uint32_t make_seq(pickle_kind k, std::vector<std::uint32_t> items) {
+        charge(4 * static_cast<std::uint64_t>(items.size()));
         auto v = make(k);
         node(v).items = std::move(items);
         return v;
@@ -260,6 +275,7 @@ private:
             fail("APPEND/SETITEM/ADDITEMS on a value of the wrong type");
         if (t.kind == pickle_kind::object) return;  // items set on an opaque object: dropped
         if (t_.nodes.size() + t.items.size() + items.size() > 4 * lim_.max_nodes) fail("container too large", errc::size_limit);
+        charge(4 * static_cast<std::uint64_t>(items.size()));
         t.items.insert(t.items.end(), items.begin(), items.end());
     }
     void push_int(std::int64_t x) {
@@ -277,12 +293,14 @@ private:
     }
     void push_str(pickle_kind k, std::uint64_t len) {
         const std::uint8_t* b = bytes(len);
+        charge(len);
         auto v = make(k);
         node(v).s.assign(reinterpret_cast<const char*>(b), static_cast<std::size_t>(len));
         push(v);
     }
     void memo_put(std::uint64_t key) {
         if (memo_.size() >= lim_.max_memo && !memo_.count(key)) fail("memo too large", errc::size_limit);
+        if (!memo_.count(key)) charge(64);  // a hash-map node
         memo_[key] = top();
     }
     void memo_get(std::uint64_t key) {
@@ -315,6 +333,7 @@ private:
         if (!ok && !lim_.allow_unknown_globals)
             throw error(errc::unsupported, "pickle: global '" + mod + "." + name + "' is not on the allow-list", file_,
                         "global", mod + "." + name);
+        charge(static_cast<std::uint64_t>(mod.size()) + name.size());
         auto v = make(pickle_kind::global);
         node(v).s = mod;
         node(v).s2 = name;
@@ -355,6 +374,7 @@ private:
             r.offset = as_int(a[1], "tensor storage_offset");
             r.shape = int_tuple(a[2], "tensor size");
             r.stride = int_tuple(a[3], "tensor stride");
+            charge(8 * static_cast<std::uint64_t>(r.shape.size() + r.stride.size()) + sizeof(pickle_tensor_ref));
             if (r.shape.size() != r.stride.size()) fail("tensor size and stride have different lengths", errc::shape_mismatch);
             auto v = make(pickle_kind::tensor);
             node(v).i = static_cast<std::int64_t>(t_.tensors.size());
@@ -370,6 +390,7 @@ private:
             std::string s;
             for (auto c : a) {
                 const auto& x = node(c);
+                charge(x.kind == pickle_kind::string ? x.s.size() + 1 : 21);  // memo references repeat strings for free
                 if (x.kind == pickle_kind::string) s += (s.empty() ? "" : ":") + x.s;
                 else if (x.kind == pickle_kind::integer) s += ":" + std::to_string(x.i);
             }
@@ -381,6 +402,7 @@ private:
             if (a.empty() || node(a[0]).kind != pickle_kind::string) fail("_codecs.encode without a string");
             std::string out;
             const std::string& u = node(a[0]).s;
+            charge(u.size());
             for (std::size_t k = 0; k < u.size(); ++k) {
                 unsigned char c = static_cast<unsigned char>(u[k]);
                 if (c < 0x80) out += static_cast<char>(c);
@@ -404,6 +426,7 @@ private:
                 raw.kind == pickle_kind::bytes) {
                 const auto& dargs = node(dt.items[1]);
                 if (dargs.kind == pickle_kind::tuple && !dargs.items.empty() && node(dargs.items[0]).kind == pickle_kind::string) {
+                    if (node(dargs.items[0]).s.size() > 8 || raw.s.size() > 8) return make_seq(pickle_kind::object, {fn, args});
                     const std::string code = node(dargs.items[0]).s;
                     const std::string rb = raw.s;
                     if (code == "f8" && rb.size() == 8) { double d; std::memcpy(&d, rb.data(), 8); auto v = make(pickle_kind::floating); node(v).f = d; return v; }
@@ -470,6 +493,9 @@ private:
         else if (code == "i2" || code == "u2") size = 2;
         else if (code == "i1" || code == "u1" || code == "b1") size = 1;
         else fail("ndarray: dtype '" + code + "' is not supported", errc::unsupported);
+        if (node(it[4]).s.size() != count * size)
+            fail(cat("ndarray: ", node(it[4]).s.size(), " data bytes for ", count, " elements of ", size, " bytes"), errc::shape_mismatch);
+        charge(4 * count);
         const std::string raw = node(it[4]).s;
         if (raw.size() != count * size)
             fail(cat("ndarray: ", raw.size(), " data bytes for ", count, " elements of ", size, " bytes"), errc::shape_mismatch);
@@ -510,6 +536,7 @@ private:
             fail("persistent id: key/location are not strings");
         std::int64_t numel = as_int(t.items[4], "storage numel");
         if (numel < 0) fail("persistent id: negative numel");
+        charge(ty.s2.size() + node(t.items[2]).s.size() + node(t.items[3]).s.size());
         std::string type = ty.s2, key = node(t.items[2]).s, loc = node(t.items[3]).s;
         auto v = make(pickle_kind::storage);
         node(v).s = type;
@@ -530,6 +557,7 @@ private:
     std::vector<std::uint32_t> stack_;
     std::vector<std::size_t> marks_;
     std::unordered_map<std::uint64_t, std::uint32_t> memo_;
+    std::uint64_t used_ = 0;  // bytes charged against max_alloc_bytes
 };
 
 }  // namespace detail

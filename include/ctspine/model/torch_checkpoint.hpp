@@ -24,11 +24,20 @@
 
 namespace ctspine {
 
+/// Limits of one checkpoint read; a limit hit is errc::size_limit (field() names the limit), raised before the
+/// allocation. Besides these, a tensor may not have more elements than its storage holds (only a broadcast view
+/// repeating elements could; nnU-Net weights never are one), so a tensor's values always come from the file.
 struct checkpoint_limits {
     pickle_limits pickle{};
+    zip_limits zip{};
     std::uint64_t max_pickle_bytes = std::uint64_t(1) << 30;  ///< data.pkl size limit
     std::uint64_t max_tensor_elements = std::uint64_t(1) << 32;  ///< per materialised tensor
 };
+
+class torch_checkpoint;
+namespace detail {
+inline torch_checkpoint open_checkpoint(std::shared_ptr<zip_reader> zip, const std::string& path, const checkpoint_limits& lim);
+}
 
 /// A loaded checkpoint: the pickled object tree plus lazy access to tensor data.
 class torch_checkpoint {
@@ -73,7 +82,7 @@ public:
             if (r.shape[k] == 0) empty = true;
             const auto s = static_cast<std::uint64_t>(r.shape[k]);
             if (s != 0 && count > lim_.max_tensor_elements / s)
-                throw error(errc::size_limit, "checkpoint: tensor '" + name + "' is too large", path_, name);
+                throw error(errc::size_limit, "checkpoint: tensor '" + name + "' is too large", path_, "max_tensor_elements", name);
             count *= s;
         }
         if (!empty) {
@@ -98,6 +107,10 @@ public:
             throw error(errc::model_format,
                         detail::cat("checkpoint: storage 'data/", st.s2, "' claims ", st.i, " elements of ", es,
                                     " bytes but the record has ", rec->size, " bytes"), path_, name);
+        if (count > static_cast<std::uint64_t>(st.i))  // st.i <= the record's size, checked above
+            throw error(errc::size_limit,
+                        detail::cat("checkpoint: tensor '", name, "' has ", count, " elements but its storage only ", st.i,
+                                    " (a broadcast view; its values would not come from the file)"), path_, "max_tensor_elements", name);
         nn::parameter p;
         p.shape.assign(r.shape.begin(), r.shape.end());
         p.values.resize(static_cast<std::size_t>(count));
@@ -173,29 +186,20 @@ public:
     }
 
 private:
-    friend torch_checkpoint read_torch_checkpoint(const std::string&, const checkpoint_limits&);
+    friend torch_checkpoint detail::open_checkpoint(std::shared_ptr<zip_reader>, const std::string&, const checkpoint_limits&);
     std::string path_, prefix_;
     pickle_tree tree_;
     std::shared_ptr<zip_reader> zip_;
     checkpoint_limits lim_;
 };
 
-/// Open a torch.save zip checkpoint and run its pickle (nothing is executed; see pickle.hpp for the allow-list).
-inline torch_checkpoint read_torch_checkpoint(const std::string& path, const checkpoint_limits& lim = {}) {
+namespace detail {
+/// The part of read_torch_checkpoint shared by the file and memory forms (the archive already parsed).
+inline torch_checkpoint open_checkpoint(std::shared_ptr<zip_reader> zip, const std::string& path, const checkpoint_limits& lim) {
     torch_checkpoint c;
     c.path_ = path;
     c.lim_ = lim;
-    {
-        std::ifstream f(path, std::ios::binary);
-        if (!f) throw error(errc::io, "checkpoint: cannot open file", path);
-        char magic[4] = {0, 0, 0, 0};
-        f.read(magic, 4);
-        if (f.gcount() == 4 && std::memcmp(magic, "PK\3\4", 4) != 0)
-            throw error(errc::unsupported,
-                        "checkpoint: not a zip archive; legacy (pre-1.6 / _use_new_zipfile_serialization=False) torch "
-                        "checkpoints are not supported — re-save with a current torch.save", path);
-    }
-    c.zip_ = std::make_shared<zip_reader>(path);
+    c.zip_ = std::move(zip);
     const auto& ents = c.zip_->entries();
     if (ents.empty()) throw error(errc::model_format, "checkpoint: empty zip archive", path);
     const auto slash = ents.front().name.find('/');
@@ -210,9 +214,41 @@ inline torch_checkpoint read_torch_checkpoint(const std::string& path, const che
     }
     const zip_entry* pk = c.zip_->find(c.prefix_ + "/data.pkl");
     if (!pk) throw error(errc::model_format, "checkpoint: record '" + c.prefix_ + "/data.pkl' missing", path);
+    if (pk->size > lim.max_pickle_bytes)
+        throw error(errc::size_limit, detail::cat("checkpoint: data.pkl is ", pk->size, " bytes, limit ", lim.max_pickle_bytes), path,
+                    "max_pickle_bytes", detail::cat(pk->size));
     auto bytes = c.zip_->read(*pk, lim.max_pickle_bytes);
     c.tree_ = parse_pickle(bytes.data(), bytes.size(), lim.pickle, path);
     return c;
+}
+
+inline void refuse_legacy_checkpoint(const unsigned char* magic, std::size_t n, const std::string& path) {
+    if (n == 4 && std::memcmp(magic, "PK\3\4", 4) != 0)
+        throw error(errc::unsupported,
+                    "checkpoint: not a zip archive; legacy (pre-1.6 / _use_new_zipfile_serialization=False) torch "
+                    "checkpoints are not supported — re-save with a current torch.save", path);
+}
+}  // namespace detail
+
+/// Open a torch.save zip checkpoint and run its pickle (nothing is executed; see pickle.hpp for the allow-list).
+inline torch_checkpoint read_torch_checkpoint(const std::string& path, const checkpoint_limits& lim = {}) {
+    {
+        std::ifstream f(path, std::ios::binary);
+        if (!f) throw error(errc::io, "checkpoint: cannot open file", path);
+        char magic[4] = {0, 0, 0, 0};
+        f.read(magic, 4);
+        detail::refuse_legacy_checkpoint(reinterpret_cast<const unsigned char*>(magic), static_cast<std::size_t>(f.gcount()), path);
+    }
+    return detail::open_checkpoint(std::make_shared<zip_reader>(path, lim.zip), path, lim);
+}
+
+/// A checkpoint held in memory, [data, data + size) (the same code as the file form; what the fuzz target
+/// exercises). `name` only names it in messages. The buffer must outlive the returned checkpoint: tensors are
+/// materialised from it lazily.
+inline torch_checkpoint read_torch_checkpoint(const void* data, std::size_t size, const checkpoint_limits& lim = {},
+                                              const std::string& name = "<memory>") {
+    detail::refuse_legacy_checkpoint(static_cast<const unsigned char*>(data), std::min<std::size_t>(size, 4), name);
+    return detail::open_checkpoint(std::make_shared<zip_reader>(data, size, name, lim.zip), name, lim);
 }
 
 namespace detail {

@@ -9,7 +9,11 @@
 //  * torch writes every record STORED (method 0) with an 'FB' extra field padding the payload to 64 bytes; the
 //    payload offset is local_header_offset + 30 + name_len + local_extra_len (PyTorchStreamReader::getRecordOffset).
 //    Local headers may carry zero sizes (data descriptors), so sizes are taken from the central directory.
-// Every offset and length is validated against the file size before it is used.
+// Every offset and length is validated against the file size before it is used. Only stored records are read:
+// a compressed record is refused (errc::unsupported) before anything is inflated, so no record can expand beyond
+// the archive. Records whose payloads together exceed the archive (overlapping records, the construction of
+// non-recursive zip bombs) are refused (errc::size_limit), as are more than zip_limits::max_entries records.
+// The same parser reads a file or the caller's memory (the fuzz target exercises the memory form).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -17,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ctspine/core/error.hpp"
@@ -29,8 +34,12 @@ struct zip_entry {
     std::uint64_t size = 0;         ///< payload size (bytes) from the central directory
 };
 
+/// Limits of one zip read; a limit hit is errc::size_limit (field() names the limit), raised before the allocation.
 struct zip_limits {
-    std::uint64_t max_entries = 1u << 20;
+    std::uint64_t max_entries = 1u << 20;  ///< central-directory records (a torch checkpoint has one per tensor storage)
+    /// Sum of all record sizes. Whatever this says, the sum may not exceed the archive's size (stored records cannot
+    /// hold more than the file; a larger sum means records overlap).
+    std::uint64_t max_total_bytes = ~std::uint64_t(0);
 };
 
 class zip_reader {
@@ -42,6 +51,13 @@ public:
         auto end = in_->tellg();
         if (end < 0) throw error(errc::io, "zip: cannot determine file size", path);
         size_ = static_cast<std::uint64_t>(end);
+        parse(lim);
+    }
+    /// An archive in memory, [data, data + size); `name` only names it in messages. The buffer must outlive the
+    /// reader (and any torch_checkpoint made from it). Same parser as the file form.
+    zip_reader(const void* data, std::size_t size, std::string name = "<memory>", const zip_limits& lim = {})
+        : path_(std::move(name)), mem_(static_cast<const std::uint8_t*>(data)), size_(size) {
+        if (!mem_) mem_ = reinterpret_cast<const std::uint8_t*>("");
         parse(lim);
     }
 
@@ -90,6 +106,10 @@ private:
             throw error(errc::truncated, detail::cat("zip: read of ", n, " bytes at offset ", ofs, " beyond end of file (",
                                                      size_, " bytes)"), path_);
         if (n == 0) return;
+        if (mem_) {
+            std::memcpy(dst, mem_ + ofs, static_cast<std::size_t>(n));
+            return;
+        }
         in_->clear();
         in_->seekg(static_cast<std::streamoff>(ofs));
         in_->read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
@@ -134,11 +154,15 @@ private:
         if (cd_ofs > size_ || cd_size > size_ - cd_ofs)
             throw error(errc::model_format, detail::cat("zip: central directory (offset ", cd_ofs, ", size ", cd_size,
                                                         ") lies outside the file of ", size_, " bytes"), path_);
-        if (n_entries > lim.max_entries || n_entries > cd_size / 46)
-            throw error(errc::model_format, detail::cat("zip: implausible entry count ", n_entries), path_);
+        if (n_entries > cd_size / 46)  // a central-directory header is at least 46 bytes: a lie, not a limit
+            throw error(errc::model_format, detail::cat("zip: ", n_entries, " records cannot fit a central directory of ",
+                                                        cd_size, " bytes"), path_);
+        if (n_entries > lim.max_entries)
+            throw error(errc::size_limit, detail::cat("zip: ", n_entries, " records, limit ", lim.max_entries), path_,
+                        "max_entries", detail::cat(n_entries));
         std::vector<std::uint8_t> cd(static_cast<std::size_t>(cd_size));
         read_raw(cd_ofs, cd.data(), cd_size);
-        std::uint64_t p = 0;
+        std::uint64_t p = 0, total = 0;
         entries_.reserve(static_cast<std::size_t>(n_entries));
         for (std::uint64_t k = 0; k < n_entries; ++k) {
             if (cd_size - p < 46) throw error(errc::model_format, "zip: central directory truncated", path_);
@@ -187,6 +211,14 @@ private:
             if (data > size_ || usize > size_ - data)
                 throw error(errc::model_format, detail::cat("zip: record '", ent.name, "' claims ", usize, " bytes at offset ",
                                                             data, " but the file has ", size_, " bytes"), path_, ent.name);
+            total += usize;  // each usize <= size_, so no overflow
+            if (total > lim.max_total_bytes)
+                throw error(errc::size_limit, detail::cat("zip: records total more than ", lim.max_total_bytes, " bytes"),
+                            path_, "max_total_bytes", detail::cat(total));
+            if (total > size_)
+                throw error(errc::size_limit, detail::cat("zip: records total ", total, " bytes, more than the archive's ",
+                                                          size_, " (overlapping records)"), path_, "max_total_bytes",
+                            detail::cat(total));
             ent.data_offset = data;
             ent.size = usize;
             by_name_.emplace(ent.name, entries_.size());
@@ -196,7 +228,8 @@ private:
     }
 
     std::string path_;
-    std::shared_ptr<std::ifstream> in_;
+    std::shared_ptr<std::ifstream> in_;    // file form
+    const std::uint8_t* mem_ = nullptr;    // memory form
     std::uint64_t size_ = 0;
     std::vector<zip_entry> entries_;
     std::map<std::string, std::size_t> by_name_;

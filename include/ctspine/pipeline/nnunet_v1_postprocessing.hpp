@@ -11,11 +11,13 @@
 // of a dict with int or tuple keys (parsed here by a small literal reader; v1 uses ast.literal_eval).
 #pragma once
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -58,7 +60,8 @@ inline std::optional<std::map<std::vector<int>, double>> parse_min_sizes(const s
     };
     auto integer = [&]() -> int {
         const double v = number();
-        if (v != static_cast<double>(static_cast<int>(v))) fail("has a non-integer class");
+        // range first: converting a double outside int (or NaN) is undefined behaviour
+        if (!(v >= -2147483648.0 && v <= 2147483647.0) || v != std::trunc(v)) fail("has a non-integer class");
         return static_cast<int>(v);
     };
     ws();
@@ -100,13 +103,12 @@ inline std::optional<std::map<std::vector<int>, double>> parse_min_sizes(const s
 
 }  // namespace detail
 
-/// Read a v1 postprocessing.json (only for_which_classes and min_valid_object_sizes matter).
-inline nnunet_v1_postprocessing read_nnunet_v1_postprocessing(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) throw error(errc::io, "postprocessing.json: cannot open", path);
+/// Parse the text of a v1 postprocessing.json (only for_which_classes and min_valid_object_sizes matter); `path`
+/// only names the source in messages. read_nnunet_v1_postprocessing runs this on the file's text.
+inline nnunet_v1_postprocessing parse_nnunet_v1_postprocessing(const std::string& text, const std::string& path = "postprocessing.json") {
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(f);
+        j = nlohmann::json::parse(text.begin(), text.end());
     } catch (const std::exception& e) {
         throw error(errc::model_format, std::string("postprocessing.json: ") + e.what(), path);
     }
@@ -140,6 +142,15 @@ inline nnunet_v1_postprocessing read_nnunet_v1_postprocessing(const std::string&
             throw error(errc::model_format, "postprocessing.json: min_valid_object_sizes is not a string", path, "min_valid_object_sizes");
     }
     return pp;
+}
+
+/// Read a v1 postprocessing.json (see parse_nnunet_v1_postprocessing).
+inline nnunet_v1_postprocessing read_nnunet_v1_postprocessing(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw error(errc::io, "postprocessing.json: cannot open", path);
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    return parse_nnunet_v1_postprocessing(ss.str(), path);
 }
 
 /// remove_all_but_the_largest_connected_component on a label map, in place. `voxel_volume` = prod(spacing) in mm³.
