@@ -169,88 +169,75 @@ int run_segment(cli::args& a) {
     }
     if (pos.size() != 2) throw std::invalid_argument("expected IN.nii.gz and OUT_seg.nii.gz");
     if (!force && fs::exists(pos[1])) throw std::invalid_argument(pos[1] + " exists (use --force to overwrite)");
-    std::vector<std::pair<std::string, std::string>> jobs;
-    jobs.emplace_back(pos[0], pos[1]);
-
+    const std::string& in = pos[0];
+    const std::string& out = pos[1];
     const ctspine::segmenter seg(model, lo);
     const std::vector<std::string> names = seg.class_names();
     const bool cleanup = !no_cleanup && ctspine::is_vertebra_model(names);
     const bool tty = isatty(fileno(stderr)) != 0;
-    for (const auto& job : jobs) {  // no structured binding: the progress lambda captures `in` (clang < 16 rejects that)
-        const std::string& in = job.first;
-        const std::string& out = job.second;
-        if (tty)
-            so.progress = [&in](double f, std::string_view stage) {
-                std::cerr << "\r" << fs::path(in).filename().string() << " " << stage << " " << static_cast<int>(f * 100) << "%   "
-                          << std::flush;
-                return true;
-            };
-        const auto ct = ctspine::read_nifti<float>(in);
-        ctspine::probability_map probs;
-        auto labels = probs_path.empty() ? seg.segment(ct, so) : seg.segment(ct, probs, so);
-        if (cleanup) {
-            ctspine::vertebra_cleanup_options co;
-            co.threads = so.threads;
-            ctspine::index_t moved = 0, dropped = 0, dissolved = 0;
-            for (const auto& e : ctspine::clean_vertebrae<std::uint16_t>(labels.view(), co)) {
-                moved += e.voxels_moved_out;
-                dropped += e.voxels_dropped;
-                dissolved += e.dissolved;
-            }
-            if (tty) std::cerr << "\n";
-            std::cout << "  clean-up: " << moved << " voxels reassigned to the vertebra they touch, " << dropped
-                      << " voxels of small isolated fragments removed, " << dissolved << " label(s) under " << co.min_label_voxels
-                      << " voxels removed (--no-cleanup to keep nnU-Net's raw labels)\n";
-        }
-        std::uint16_t mx = 0;
-        for (auto v : labels) mx = std::max(mx, v);
-        if (mx < 256) {
-            ctspine::volume<std::uint8_t> l8(labels.geometry());
-            std::transform(labels.begin(), labels.end(), l8.begin(), [](std::uint16_t v) { return static_cast<std::uint8_t>(v); });
-            ctspine::write_nifti(out, l8);
-        } else {
-            ctspine::write_nifti(out, labels);
+    if (tty)
+        so.progress = [&in](double f, std::string_view stage) {
+            std::cerr << "\r" << fs::path(in).filename().string() << " " << stage << " " << static_cast<int>(f * 100) << "%   "
+                      << std::flush;
+            return true;
+        };
+    const auto ct = ctspine::read_nifti<float>(in);
+    ctspine::probability_map probs;
+    auto labels = probs_path.empty() ? seg.segment(ct, so) : seg.segment(ct, probs, so);
+    if (cleanup) {
+        ctspine::vertebra_cleanup_options co;
+        co.threads = so.threads;
+        ctspine::index_t moved = 0, dropped = 0, dissolved = 0;
+        for (const auto& e : ctspine::clean_vertebrae<std::uint16_t>(labels.view(), co)) {
+            moved += e.voxels_moved_out;
+            dropped += e.voxels_dropped;
+            dissolved += e.dissolved;
         }
         if (tty) std::cerr << "\n";
-        std::cout << in << " -> " << out << "\n";
-        if (!report_json.empty() || !report_csv.empty()) write_reports(seg, labels, ct, report_json, report_csv);
-        if (!probs_path.empty()) {
-            ctspine::nifti_write_options wo;
-            wo.level = 1;  // C x the CT's voxels of float32: fast gzip level (level 6 takes several times longer)
-            ctspine::write_probabilities_nifti(probs_path, probs, wo);
-            std::cout << "  probabilities (" << probs.num_classes << " classes) -> " << probs_path << "\n";
+        std::cout << "  clean-up: " << moved << " voxels reassigned to the vertebra they touch, " << dropped
+                  << " voxels of small isolated fragments removed, " << dissolved << " label(s) under " << co.min_label_voxels
+                  << " voxels removed (--no-cleanup to keep nnU-Net's raw labels)\n";
+    }
+    ctspine::write_labels_nifti(out, labels);
+    if (tty) std::cerr << "\n";
+    std::cout << in << " -> " << out << "\n";
+    if (!report_json.empty() || !report_csv.empty()) write_reports(seg, labels, ct, report_json, report_csv);
+    if (!probs_path.empty()) {
+        ctspine::nifti_write_options wo;
+        wo.level = 1;  // C x the CT's voxels of float32: fast gzip level (level 6 takes several times longer)
+        ctspine::write_probabilities_nifti(probs_path, probs, wo);
+        std::cout << "  probabilities (" << probs.num_classes << " classes) -> " << probs_path << "\n";
+    }
+    if (!meshes_dir.empty() || !render3d.empty()) {  // surfaces named by the vertebra each class denotes
+        ctspine::surface_options mo;
+        mo.threads = so.threads;
+        auto meshes = ctspine::extract_surfaces<std::uint16_t>(labels.view(), mo);
+        for (auto& m : meshes) {
+            const auto v = m.label < static_cast<std::int64_t>(names.size()) ? ctspine::vertebra_of_class_name(names[static_cast<size_t>(m.label)])
+                                                                            : std::nullopt;
+            m.name = v ? ctspine::vertebra_name(*v) : "label_" + std::to_string(m.label);
         }
-        if (!meshes_dir.empty() || !render3d.empty()) {  // surfaces named by the vertebra each class denotes
-            ctspine::surface_options mo;
-            mo.threads = so.threads;
-            auto meshes = ctspine::extract_surfaces<std::uint16_t>(labels.view(), mo);
-            for (auto& m : meshes) {
-                const auto v = m.label < static_cast<std::int64_t>(names.size()) ? ctspine::vertebra_of_class_name(names[static_cast<size_t>(m.label)])
-                                                                                : std::nullopt;
-                m.name = v ? ctspine::vertebra_name(*v) : "label_" + std::to_string(m.label);
-            }
-            if (!meshes_dir.empty()) {  // one binary STL per label
-                const auto paths = ctspine::write_meshes(meshes_dir, meshes, ctspine::mesh_format::stl);
-                std::cout << "  meshes: " << paths.size() << " STL files -> " << meshes_dir << "\n";
-            }
-            if (!render3d.empty() && !meshes.empty()) {  // anterior and left-lateral 3-D views
-                const auto pic = ctspine::render_meshes(meshes);
-                ctspine::write_png(render3d, pic.image.rgb.data(), pic.image.width, pic.image.height, 3);
-                std::cout << "  3-D view " << pic.image.width << "x" << pic.image.height << " -> " << render3d << "\n";
-            }
+        if (!meshes_dir.empty()) {  // one binary STL per label
+            const auto paths = ctspine::write_meshes(meshes_dir, meshes, ctspine::mesh_format::stl);
+            std::cout << "  meshes: " << paths.size() << " STL files -> " << meshes_dir << "\n";
         }
-        if (!preview.empty()) {
-            std::vector<std::string> label_names(names.size());
-            for (size_t c = 1; c < names.size(); ++c) {
-                const auto v = ctspine::vertebra_of_class_name(names[c]);
-                label_names[c] = v ? ctspine::vertebra_name(*v) : std::to_string(c);
-            }
-            ctspine::preview_options po;
-            po.threads = so.threads;
-            const auto pv = ctspine::render_spine_preview(ct.view(), labels.view(), label_names, po);
-            ctspine::write_png(preview, pv.image.rgb.data(), pv.image.width, pv.image.height, 3);
-            std::cout << "  preview " << pv.image.width << "x" << pv.image.height << " -> " << preview << "\n";
+        if (!render3d.empty() && !meshes.empty()) {  // anterior and left-lateral 3-D views
+            const auto pic = ctspine::render_meshes(meshes);
+            ctspine::write_png(render3d, pic.image.rgb.data(), pic.image.width, pic.image.height, 3);
+            std::cout << "  3-D view " << pic.image.width << "x" << pic.image.height << " -> " << render3d << "\n";
         }
+    }
+    if (!preview.empty()) {
+        std::vector<std::string> label_names(names.size());
+        for (size_t c = 1; c < names.size(); ++c) {
+            const auto v = ctspine::vertebra_of_class_name(names[c]);
+            label_names[c] = v ? ctspine::vertebra_name(*v) : std::to_string(c);
+        }
+        ctspine::preview_options po;
+        po.threads = so.threads;
+        const auto pv = ctspine::render_spine_preview(ct.view(), labels.view(), label_names, po);
+        ctspine::write_png(preview, pv.image.rgb.data(), pv.image.width, pv.image.height, 3);
+        std::cout << "  preview " << pv.image.width << "x" << pv.image.height << " -> " << preview << "\n";
     }
     return 0;
 }

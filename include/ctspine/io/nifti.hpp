@@ -941,4 +941,13 @@ void write_nifti(const std::string& path, const volume<T>& v, const nifti_write_
     write_nifti<T>(path, v.view(), opt);
 }
 
+/// Write a label map as nnU-Net writes segmentations: uint8 when every label fits (< 256), else uint16.
+inline void write_labels_nifti(const std::string& path, const volume<std::uint16_t>& labels, const nifti_write_options& opt = {}) {
+    const std::uint16_t mx = labels.size() ? *std::max_element(labels.begin(), labels.end()) : std::uint16_t(0);
+    if (mx >= 256) return write_nifti(path, labels, opt);
+    volume<std::uint8_t> l8(labels.geometry());
+    std::transform(labels.begin(), labels.end(), l8.begin(), [](std::uint16_t v) { return static_cast<std::uint8_t>(v); });
+    write_nifti(path, l8, opt);
+}
+
 }  // namespace ctspine

@@ -180,14 +180,8 @@ inline batch_summary run_segment_batch(const segmenter& seg, const std::vector<b
                 report(0.97, "write");
                 nifti_write_options wo = opt.write;
                 if (wo.threads == 0) wo.threads = opt.segment.threads;
-                const std::uint16_t mx = labels.size() ? *std::max_element(labels.begin(), labels.end()) : std::uint16_t(0);
-                if (opt.compact_datatype && mx < 256) {
-                    volume<std::uint8_t> l8(labels.geometry());
-                    std::transform(labels.begin(), labels.end(), l8.begin(), [](std::uint16_t v) { return static_cast<std::uint8_t>(v); });
-                    write_nifti(job.output, l8, wo);
-                } else {
-                    write_nifti(job.output, labels, wo);
-                }
+                if (opt.compact_datatype) write_labels_nifti(job.output, labels, wo);
+                else write_nifti(job.output, labels, wo);
                 r.status = batch_status::done;
             } catch (const error& e) {
                 if (e.code() == errc::cancelled) throw;
