@@ -131,7 +131,7 @@ public:
         const int n = cfg_.n_stages();
         ws.skips.resize(static_cast<size_t>(n));
         // One input channel (a CT): the first convolution reads it densely (dense_channel); otherwise blocked.
-        const bool dense_first = input.shape()[0] == 1 && cfg_.input_channels == 1;
+        const bool dense_first = cfg_.input_channels == 1;  // check_input: the input has that many channels
         if (dense_first) ws.in_dense.assign(input);
         else ws.in.from_tensor(input);
         const blocked_tensor* x = &ws.in;
